@@ -1,0 +1,22 @@
+/* systemd command-line syntax: quoting on parse, $VAR expansion at spawn time, and
+ * EnvironmentFile= reading. */
+#pragma once
+
+#include "../job-config.h"
+
+/* Split one Exec line (after any "-@+!" prefixes were taken off by the caller, or not: this
+ * handles them) into *ret. Quoting as systemd: "…", '…', backslash escapes (C-style in
+ * double quotes: \n \t \" \\ \xNN …), words separated by whitespace; a lone ";" word ends
+ * the command (systemd's multi-command separator is not supported: an error). Returns 0, or
+ * -EINVAL with a reason in *ret_reason (static string). */
+int exec_command_parse(const char *line, ExecCommand *ret, const char **ret_reason);
+void exec_command_done(ExecCommand *c);
+
+/* Expand $VAR / ${VAR} / $$ from env into a new argv: a word that is exactly "$VAR" becomes the
+ * value split on whitespace (empty → no word), "${VAR}" and embedded references substitute in
+ * place (unset → ""). */
+int exec_command_expand(const ExecCommand *c, char *const *env, char ***ret_argv);
+
+/* Read an EnvironmentFile= (KEY=VALUE lines, # and ; comments, quotes, export prefix,
+ * backslash continuation) and add to *env (later wins). -ENOENT if missing. */
+int env_file_read(const char *path, char ***env);
