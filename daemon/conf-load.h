@@ -12,7 +12,7 @@ int conf_unit_parse_string(const char *data, size_t size, const char *path, cons
                            const Diag *diag, JobConfig **ret);
 
 /* Many jobs per file ("jobs:" mapping). Appends configs (rejected jobs with ->error set) to
- * *configs/*n. A file that cannot be parsed at all returns < 0 after an error through diag with
+ * configs and n. A file that cannot be parsed at all returns < 0 after an error through diag with
  * FILE:LINE:COLUMN, and appends nothing. */
 int conf_yaml_parse_file(const char *path, const Diag *diag, JobConfig ***configs, size_t *n);
 int conf_yaml_parse_string(const char *data, size_t size, const char *path, const Diag *diag,

@@ -1,1 +1,1625 @@
-/* placeholder: being written */
+/* The Manager: pmd's one sd-event loop and everything that happens in it. It owns the job table,
+ * turns the world's events (a child reaped, a timer, an exec-error pipe, a signal, a call from
+ * D-Bus or HTTP) into calls of the job state machine, and carries out the actions that come back
+ * in order: spawning through exec.c, signalling through pidfds, arming the job's one timer,
+ * persisting every state change in the registry's open batch and announcing it to observers.
+ *
+ * Reaping: one SIGCHLD source reaps every child with waitid(P_ALL) and looks the pid up in a hash
+ * map, as systemd's PID 1 does. A peek-then-reap scheme with a pidfd source per child cannot see
+ * past a tracked zombie to the untracked ones behind it, and pmd as PID 1 or subreaper gets many
+ * untracked orphans. Pidfds are still taken for every process, and used for every signal, so a
+ * signal never reaches a recycled pid.
+ *
+ * Batching: the first registry write of a loop iteration opens a transaction; a post source at
+ * idle priority commits it once nothing else is pending, before the loop next sleeps. Ordering
+ * work (which queued job may start or stop now) runs from a defer source, looking only at the
+ * jobs whose predecessors changed, so starting n jobs is O(n + edges).
+ *
+ * Idle means idle: with nothing happening no timer is armed and nothing polls. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "conf-load.h"
+#include "exec.h"
+#include "manager.h"
+#include "util/cmdline.h"
+#include "util/log.h"
+#include "util/strv.h"
+
+#define AUDIT_KEEP 100000
+#define RUNS_KEEP_PER_JOB 1000
+
+typedef struct Observer {
+        ManagerJobObserver func;
+        void *userdata;
+} Observer;
+
+struct Manager {
+        ManagerOptions options;
+        sd_event *event;
+        Hashmap *jobs; /* name → Job */
+        Hashmap *pids; /* pid → Job (main or control process) */
+        Registry *registry;
+        CGroupRoot *cgroup_root;
+
+        sd_event_source *signal_sources[8];
+        sd_event_source *commit_source; /* post, idle priority */
+        sd_event_source *queue_source;  /* defer: ordering work */
+
+        Job **candidates; /* jobs whose start/stop may have become possible */
+        size_t n_candidates, n_candidates_alloc;
+
+        Observer *observers;
+        size_t n_observers;
+
+        unsigned n_waiting_group; /* jobs waiting for their process group to empty */
+        unsigned n_busy;          /* jobs not inactive (shutdown waits for 0) */
+        bool shutting_down;
+        int exit_status;
+        usec_t startup_realtime;
+};
+
+static void manager_dispatch(Manager *m, Job *j, JobActions *a);
+static void queue_candidate(Manager *m, Job *j);
+static int manager_load_jobs(Manager *m, bool reload);
+
+/* ---- small helpers ---- */
+
+static usec_t now_mono(void) {
+        return now_usec(CLOCK_MONOTONIC);
+}
+
+static usec_t now_real(void) {
+        return now_usec(CLOCK_REALTIME);
+}
+
+static char *opt_strdup(const char *s) {
+        return s ? strdup(s) : NULL;
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++)
+                if (*s == '/') {
+                        *s = 0;
+                        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                                return -errno;
+                        *s = '/';
+                }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static const char *job_public_state_string(const Job *j) {
+        return job_public_state_to_string(job_public_state(j));
+}
+
+static void set_status_text(Job *j, const char *text) {
+        JobRuntime *rt = job_runtime(j);
+        char *c = opt_strdup(text);
+        if (text && !c)
+                return;
+        free(rt->status_text);
+        rt->status_text = c;
+}
+
+/* ---- job table ---- */
+
+static JobRuntime *runtime_new(Manager *m) {
+        JobRuntime *rt = calloc(1, sizeof(JobRuntime));
+        if (!rt)
+                return NULL;
+        rt->manager = m;
+        rt->main_pidfd = rt->control_pidfd = -EBADF;
+        rt->main_error_fd = rt->control_error_fd = -EBADF;
+        rt->cgroup_fd = -EBADF;
+        return rt;
+}
+
+static void runtime_close_exec(JobRuntime *rt, bool main) {
+        if (main) {
+                rt->main_exec_source = sd_event_source_disable_unref(rt->main_exec_source);
+                rt->main_error_fd = safe_close(rt->main_error_fd);
+        } else {
+                rt->control_exec_source = sd_event_source_disable_unref(rt->control_exec_source);
+                rt->control_error_fd = safe_close(rt->control_error_fd);
+        }
+}
+
+static void runtime_close_process(JobRuntime *rt, bool main) {
+        runtime_close_exec(rt, main);
+        if (main)
+                rt->main_pidfd = safe_close(rt->main_pidfd);
+        else
+                rt->control_pidfd = safe_close(rt->control_pidfd);
+}
+
+static void runtime_free(JobRuntime *rt) {
+        if (!rt)
+                return;
+        runtime_close_process(rt, true);
+        runtime_close_process(rt, false);
+        rt->timer = sd_event_source_disable_unref(rt->timer);
+        safe_close(rt->cgroup_fd);
+        job_config_free(rt->next_config);
+        free(rt->spawn_error);
+        free(rt->status_text);
+        free(rt);
+}
+
+static void manager_drop_job(Manager *m, Job *j) {
+        JobRuntime *rt = job_runtime(j);
+
+        hashmap_remove(m->jobs, j->name);
+        if (j->main_pid > 0)
+                hashmap_remove(m->pids, HASHMAP_UINT(j->main_pid));
+        if (j->control_pid > 0)
+                hashmap_remove(m->pids, HASHMAP_UINT(j->control_pid));
+        for (size_t i = 0; i < m->n_candidates; i++)
+                if (m->candidates[i] == j)
+                        m->candidates[i] = NULL;
+        if (m->cgroup_root && rt->cgroup_fd >= 0)
+                (void) cgroup_job_remove(m->cgroup_root, j->name);
+        runtime_free(rt);
+        j->manager_data = NULL;
+        job_free(j);
+}
+
+static int manager_add_job(Manager *m, JobConfig *c, Job **ret) {
+        _cleanup_(job_config_freep) JobConfig *config = c;
+        JobRuntime *rt;
+        Job *j;
+        int r, enabled = -1;
+
+        r = job_new(config->name, config, &j);
+        if (r < 0)
+                return r;
+        TAKE_PTR(config);
+        rt = runtime_new(m);
+        if (!rt) {
+                job_free(j);
+                return -ENOMEM;
+        }
+        j->manager_data = rt;
+        r = hashmap_put(m->jobs, j->name, j);
+        if (r < 0) {
+                runtime_free(rt);
+                job_free(j);
+                return r;
+        }
+        if (m->registry)
+                (void) registry_job_get_enabled(m->registry, j->name, &enabled);
+        rt->enabled = enabled >= 0 ? enabled : j->config->auto_start;
+        rt->state_change_realtime = now_real();
+        *ret = j;
+        return 0;
+}
+
+/* Settle things that depend on the config: the kill mode pmd can honour, a rejected file. */
+static void job_apply_config(Manager *m, Job *j) {
+        JobConfig *c = j->config;
+
+        if (!c->kill_mode_set)
+                c->kill_mode = m->cgroup_root ? KILL_CONTROL_GROUP : KILL_PROCESS_GROUP;
+        else if (c->kill_mode == KILL_CONTROL_GROUP && !m->cgroup_root) {
+                log_warning("%s: KillMode=control-group needs a cgroup pmd cannot make here, "
+                            "using process-group", j->name);
+                c->kill_mode = KILL_PROCESS_GROUP;
+        }
+}
+
+/* A job whose file was rejected is listed as failed/config with the error as its status. */
+static void job_mark_config_error(Manager *m, Job *j) {
+        JobActions a = {};
+
+        j->result = JOB_FAILURE_CONFIG;
+        set_status_text(j, j->config->error);
+        if (j->state != JOB_FAILED) {
+                j->state = JOB_FAILED; /* from DEAD, with nothing running: no actions needed */
+                j->state_changed = now_mono();
+        }
+        a.items[a.n++] = (JobAction) { .type = JOB_ACTION_STATE_CHANGED };
+        manager_dispatch(m, j, &a);
+}
+
+Job *manager_get_job(Manager *m, const char *name) {
+        return name ? hashmap_get(m->jobs, name) : NULL;
+}
+
+size_t manager_n_jobs(Manager *m) {
+        return hashmap_size(m->jobs);
+}
+
+static int job_compare(const void *a, const void *b) {
+        return strcmp((*(Job *const *) a)->name, (*(Job *const *) b)->name);
+}
+
+int manager_list_jobs(Manager *m, Job ***ret, size_t *ret_n) {
+        size_t n = hashmap_size(m->jobs), i = 0, it = 0;
+        Job **l = calloc(n ? n : 1, sizeof(Job *));
+        void *v;
+
+        if (!l)
+                return -ENOMEM;
+        while (hashmap_iterate(m->jobs, &it, &v, NULL))
+                l[i++] = v;
+        qsort(l, n, sizeof(Job *), job_compare);
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- process groups ---- */
+
+static bool pgid_alive(pid_t pgid) {
+        return pgid > 0 && (kill(-pgid, 0) >= 0 || errno != ESRCH);
+}
+
+static bool job_group_empty(Manager *m, Job *j) {
+        JobRuntime *rt = job_runtime(j);
+
+        if (rt->cgroup_fd >= 0)
+                return cgroup_job_populated(rt->cgroup_fd) == 0;
+        return !pgid_alive(rt->main_pgid) && !pgid_alive(rt->control_pgid);
+}
+
+static void job_kill(Manager *m, Job *j, KillWho who, int sig) {
+        JobRuntime *rt = job_runtime(j);
+
+        if (who == KILL_WHO_MAIN || who == KILL_WHO_ALL)
+                if (rt->main_pidfd >= 0)
+                        (void) pidfd_kill(rt->main_pidfd, sig);
+        if (who == KILL_WHO_CONTROL || who == KILL_WHO_ALL)
+                if (rt->control_pidfd >= 0)
+                        (void) pidfd_kill(rt->control_pidfd, sig);
+        if (who != KILL_WHO_ALL)
+                return;
+        if (rt->cgroup_fd >= 0 && j->config->kill_mode != KILL_PROCESS_GROUP) {
+                (void) cgroup_job_kill(rt->cgroup_fd, sig);
+                return;
+        }
+        if (rt->main_pgid > 0 && kill(-rt->main_pgid, sig) < 0 && errno == ESRCH)
+                rt->main_pgid = 0;
+        if (rt->control_pgid > 0 && kill(-rt->control_pgid, sig) < 0 && errno == ESRCH)
+                rt->control_pgid = 0;
+}
+
+/* ---- spawning ---- */
+
+static int build_environment(Manager *m, Job *j, bool main, char ***ret) {
+        _cleanup_strv_free_ char **env = NULL;
+        extern char **environ;
+        char buf[64];
+        int r;
+
+        /* pmd's own environment, as supervisord and PM2 pass theirs, without what belongs to
+         * pmd's own supervisor. */
+        STRV_FOREACH(e, environ) {
+                if (strneq(*e, "NOTIFY_SOCKET=", 14) || strneq(*e, "LISTEN_", 7) ||
+                    strneq(*e, "WATCHDOG_", 9) || strneq(*e, "INVOCATION_ID=", 14))
+                        continue;
+                /* With User=, exec.c sets these for that user. */
+                if (j->config->user && (strneq(*e, "HOME=", 5) || strneq(*e, "USER=", 5) ||
+                                        strneq(*e, "LOGNAME=", 8) || strneq(*e, "SHELL=", 6)))
+                        continue;
+                if (strv_extend(&env, *e) < 0)
+                        return -ENOMEM;
+        }
+        if (!strv_env_get(env, "PATH") &&
+            strv_env_set(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0)
+                return -ENOMEM;
+        STRV_FOREACH(e, j->config->environment)
+                if (strv_env_set(&env, *e) < 0)
+                        return -ENOMEM;
+        STRV_FOREACH(f, j->config->environment_files) {
+                bool optional = (*f)[0] == '-';
+                r = env_file_read(*f + optional, &env);
+                if (r < 0 && !(optional && r == -ENOENT))
+                        return log_warning_errno(r, "%s: Failed to read EnvironmentFile '%s': %m",
+                                                 j->name, *f + optional);
+        }
+        (void) snprintf(buf, sizeof(buf), "PMD_JOB=%s", j->name);
+        if (strlen(j->name) < 50 && strv_env_set(&env, buf) < 0)
+                return -ENOMEM;
+        if (!main && j->main_pid > 0) {
+                (void) snprintf(buf, sizeof(buf), "MAINPID=%d", (int) j->main_pid);
+                if (strv_env_set(&env, buf) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+static int open_output(Manager *m, Job *j, const OutputSpec *o, int *ret) {
+        _cleanup_free_ char *path = NULL;
+        int fd;
+
+        switch (o->kind) {
+        case OUTPUT_NULL:
+                *ret = -EBADF;
+                return 0;
+        case OUTPUT_INHERIT:
+                *ret = fcntl(o == &j->config->std_error ? STDERR_FILENO : STDOUT_FILENO,
+                             F_DUPFD_CLOEXEC, 3);
+                return *ret < 0 ? -errno : 0;
+        case OUTPUT_FILE:
+        case OUTPUT_APPEND:
+                fd = open(o->path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
+                                           (o->kind == OUTPUT_APPEND ? O_APPEND : 0), 0640);
+                if (fd < 0)
+                        return -errno;
+                *ret = fd;
+                return 0;
+        case OUTPUT_LOG:
+                if (asprintf(&path, "%s/%s.log", m->options.log_dir, j->name) < 0)
+                        return -ENOMEM;
+                fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
+                if (fd < 0)
+                        return -errno;
+                *ret = fd;
+                return 0;
+        default:
+                assert_not_reached();
+        }
+}
+
+static int on_exec_pipe(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static int job_spawn(Manager *m, Job *j, JobCommand c, size_t index, bool main) {
+        JobRuntime *rt = job_runtime(j);
+        const ExecCommandList *l = job_command_list(j, c);
+        _cleanup_strv_free_ char **env = NULL, **argv = NULL;
+        _cleanup_close_ int out = -EBADF, err = -EBADF;
+        const ExecCommand *cmd;
+        ExecChild child;
+        int r;
+
+        assert(index < l->n);
+        cmd = &l->commands[index];
+
+        r = build_environment(m, j, main, &env);
+        if (r < 0)
+                return r;
+        r = exec_command_expand(cmd, env, &argv);
+        if (r < 0)
+                return r;
+        r = open_output(m, j, &j->config->std_output, &out);
+        if (r < 0)
+                return log_error_errno(r, "%s: Failed to open its output: %m", j->name);
+        if (j->config->std_error.kind == OUTPUT_LOG && j->config->std_output.kind == OUTPUT_LOG)
+                err = -EBADF; /* same file as stdout */
+        else {
+                r = open_output(m, j, &j->config->std_error, &err);
+                if (r < 0)
+                        return log_error_errno(r, "%s: Failed to open its error output: %m", j->name);
+                if (err < 0 && j->config->std_error.kind == OUTPUT_NULL) {
+                        err = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                        if (err < 0)
+                                return -errno;
+                }
+        }
+
+        if (m->cgroup_root && rt->cgroup_fd < 0) {
+                r = cgroup_job_open(m->cgroup_root, j->name, &rt->cgroup_fd);
+                if (r < 0)
+                        log_warning_errno(r, "%s: Failed to create its cgroup, using its process group: %m",
+                                          j->name);
+        }
+
+        ExecRequest req = {
+                .path = cmd->path,
+                .argv = argv,
+                .envp = env,
+                .config = j->config,
+                .full_privileges = cmd->flags & (EXEC_COMMAND_FULL_PRIVILEGES | EXEC_COMMAND_NO_SETUID),
+                .stdin_fd = -EBADF,
+                .stdout_fd = out,
+                .stderr_fd = err,
+                .pgid = 0,
+                .cgroup_fd = rt->cgroup_fd,
+        };
+        r = exec_spawn(&req, &child);
+        if (r < 0)
+                return log_error_errno(r, "%s: Failed to fork for %s: %m", j->name, job_command_to_string(c));
+
+        r = hashmap_replace(m->pids, HASHMAP_UINT(child.pid), j);
+        if (r < 0) {
+                /* Cannot track it: kill it rather than leave it unsupervised. */
+                (void) pidfd_kill(child.pidfd, SIGKILL);
+                safe_close(child.pidfd);
+                safe_close(child.error_fd);
+                return r;
+        }
+
+        runtime_close_process(rt, main);
+        if (main) {
+                rt->main_exec_failed = false;
+                j->main_pid = child.pid;
+                rt->main_pidfd = child.pidfd;
+                rt->main_error_fd = child.error_fd;
+                rt->main_pgid = child.pid;
+                r = sd_event_add_io(m->event, &rt->main_exec_source, child.error_fd, EPOLLIN, on_exec_pipe, j);
+        } else {
+                rt->control_exec_failed = false;
+                j->control_pid = child.pid;
+                rt->control_pidfd = child.pidfd;
+                rt->control_error_fd = child.error_fd;
+                rt->control_pgid = child.pid;
+                r = sd_event_add_io(m->event, &rt->control_exec_source, child.error_fd, EPOLLIN,
+                                    on_exec_pipe, j);
+        }
+        if (r < 0)
+                log_warning_errno(r, "%s: Failed to watch the exec of pid %d: %m", j->name, (int) child.pid);
+
+        log_debug("%s: %s pid %d (%s)", j->name, main ? "main" : "control", (int) child.pid,
+                  job_command_to_string(c));
+        return 0;
+}
+
+static void record_exec_error(Job *j, bool main, const ExecError *e) {
+        JobRuntime *rt = job_runtime(j);
+        const ExecCommandList *l = job_command_list(j, main ? JOB_COMMAND_START : j->control_command);
+        const char *path = j->command_index < l->n ? l->commands[j->command_index].path : "?";
+
+        if (main)
+                rt->main_exec_failed = true;
+        else
+                rt->control_exec_failed = true;
+        free(rt->spawn_error);
+        rt->spawn_error = exec_error_format(e, path, j->config);
+        log_error("%s: %s", j->name, rt->spawn_error ? rt->spawn_error : "Failed to execute");
+        set_status_text(j, rt->spawn_error);
+}
+
+/* At the child's exit: did it fail before exec? The report may still sit in the pipe. */
+static bool collect_exec_error(Job *j, bool main) {
+        JobRuntime *rt = job_runtime(j);
+        int fd = main ? rt->main_error_fd : rt->control_error_fd;
+        bool *failed = main ? &rt->main_exec_failed : &rt->control_exec_failed;
+        ExecError e;
+        bool r;
+
+        if (fd >= 0 && exec_read_error(fd, &e) > 0)
+                record_exec_error(j, main, &e);
+        r = *failed;
+        *failed = false;
+        return r;
+}
+
+static int on_exec_pipe(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Job *j = userdata;
+        JobRuntime *rt = job_runtime(j);
+        Manager *m = rt->manager;
+        bool main = s == rt->main_exec_source;
+        ExecError e;
+        JobActions a = {};
+        int r;
+
+        r = exec_read_error(fd, &e);
+        if (r == -EAGAIN)
+                return 0;
+        if (r > 0) {
+                /* Remember it: the exit handler turns it into result spawn-error. */
+                record_exec_error(j, main, &e);
+                runtime_close_exec(rt, main);
+                return 0;
+        }
+        /* EOF: exec succeeded. */
+        runtime_close_exec(rt, main);
+        if (main) {
+                if (j->config->type == SERVICE_EXEC) {
+                        job_on_ready(j, now_mono(), &a);
+                        manager_dispatch(m, j, &a);
+                }
+        }
+        return 0;
+}
+
+/* forking: the daemon is PIDFile='s pid, or the one child left in the job's group. */
+static pid_t resolve_forking_pid(Manager *m, Job *j) {
+        JobRuntime *rt = job_runtime(j);
+        pid_t pid = 0;
+
+        if (j->config->pid_file) {
+                _cleanup_fclose_ FILE *f = fopen(j->config->pid_file, "re");
+                long v;
+                if (!f) {
+                        log_error("%s: Failed to open PIDFile '%s': %m", j->name, j->config->pid_file);
+                        return 0;
+                }
+                if (fscanf(f, "%ld", &v) != 1 || v <= 1 || v > INT32_MAX) {
+                        log_error("%s: PIDFile '%s' holds no valid pid", j->name, j->config->pid_file);
+                        return 0;
+                }
+                pid = (pid_t) v;
+                if (kill(pid, 0) < 0 && errno == ESRCH) {
+                        log_error("%s: PIDFile '%s' names pid %d, which does not exist", j->name,
+                                  j->config->pid_file, (int) pid);
+                        return 0;
+                }
+                return pid;
+        }
+
+        if (rt->cgroup_fd >= 0) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+                if (cgroup_job_pids(rt->cgroup_fd, &pids, &n) >= 0 && n == 1)
+                        return pids[0];
+                log_error("%s: Type=forking without PIDFile=: %zu processes left, cannot tell the daemon",
+                          j->name, n);
+                return 0;
+        }
+
+        /* Process groups: the daemon was reparented to pmd (subreaper/PID 1); it is the one child
+         * of pmd that no job tracks. */
+        {
+                _cleanup_(closedirp) DIR *d = opendir("/proc");
+                struct dirent *de;
+                pid_t self = getpid(), found = 0;
+                unsigned n = 0;
+
+                if (!d)
+                        return 0;
+                while ((de = readdir(d))) {
+                        char path[64], buf[512], *p;
+                        long ppid;
+                        pid_t q = (pid_t) atol(de->d_name);
+                        if (q <= 0 || hashmap_get(m->pids, HASHMAP_UINT(q)))
+                                continue;
+                        (void) snprintf(path, sizeof(path), "/proc/%d/stat", (int) q);
+                        _cleanup_fclose_ FILE *f = fopen(path, "re");
+                        if (!f || !fgets(buf, sizeof(buf), f))
+                                continue;
+                        p = strrchr(buf, ')');
+                        if (!p || sscanf(p + 2, "%*c %ld", &ppid) != 1 || ppid != self)
+                                continue;
+                        found = q;
+                        n++;
+                }
+                if (n == 1)
+                        return found;
+                log_error("%s: Type=forking without PIDFile=: %u untracked children, cannot tell the daemon",
+                          j->name, n);
+                return 0;
+        }
+}
+
+static void job_take_main_pid(Manager *m, Job *j, pid_t pid) {
+        JobRuntime *rt = job_runtime(j);
+        int fd;
+
+        fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (fd < 0) {
+                log_warning_errno(errno, "%s: Failed to open a pidfd for pid %d: %m", j->name, (int) pid);
+                return;
+        }
+        runtime_close_process(rt, true);
+        rt->main_pidfd = fd;
+        rt->main_pgid = getpgid(pid) > 0 ? getpgid(pid) : 0;
+        (void) hashmap_replace(m->pids, HASHMAP_UINT(pid), j);
+        log_info("%s: daemon has pid %d", j->name, (int) pid);
+}
+
+/* ---- carrying out actions ---- */
+
+static void job_state_changed(Manager *m, Job *j) {
+        JobRuntime *rt = job_runtime(j);
+        bool inactive = job_is_inactive(j);
+        int r;
+
+        rt->state_change_realtime = now_real();
+        if (j->state == JOB_RUNNING && j->main_pid > 0 && rt->spawn_error == NULL &&
+            j->result == JOB_SUCCESS && j->config->error == NULL)
+                set_status_text(j, NULL);
+
+        if (m->registry) {
+                r = registry_job_update(m->registry, j->name, job_public_state_string(j),
+                                        job_result_to_string(j->result), j->main_pid, j->restart_count,
+                                        rt->state_change_realtime, rt->status_text);
+                if (r < 0)
+                        log_warning_errno(r, "%s: Failed to record the state in the registry: %m", j->name);
+        }
+
+        if (j->state == JOB_AUTO_RESTART)
+                log_info("%s: %s (%s), restart %u in %s", j->name, job_public_state_string(j),
+                         job_result_to_string(j->result), j->restart_count + 1,
+                         format_timespan((char[32]) {}, 32,
+                                         (j->timer_usec - now_mono() + 500) / USEC_PER_MSEC * USEC_PER_MSEC));
+        else if (j->result != JOB_SUCCESS && inactive)
+                log_warning("%s: %s (%s)", j->name, job_public_state_string(j), job_result_to_string(j->result));
+        else if (j->main_pid > 0 && j->state == JOB_RUNNING)
+                log_info("%s: %s (pid %d)", j->name, job_public_state_string(j), (int) j->main_pid);
+        else
+                log_info("%s: %s", j->name, job_public_state_string(j));
+
+        for (size_t i = 0; i < m->n_observers; i++)
+                m->observers[i].func(m, j, m->observers[i].userdata);
+
+        /* Ordering: whoever waited on this job may go now. */
+        for (size_t i = 0; i < j->n_dependents; i++)
+                if (job_runtime(j->dependents[i])->start_queued)
+                        queue_candidate(m, j->dependents[i]);
+        for (size_t i = 0; i < j->n_after; i++)
+                if (job_runtime(j->after[i])->stop_queued)
+                        queue_candidate(m, j->after[i]);
+        /* Requires= on a job that failed: those that wait on it fail too. */
+        if (rt->start_queued || rt->stop_queued)
+                queue_candidate(m, j);
+}
+
+static int on_job_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void job_arm_timer(Manager *m, Job *j, usec_t usec) {
+        JobRuntime *rt = job_runtime(j);
+        int r;
+
+        if (usec == USEC_INFINITY) {
+                if (rt->timer)
+                        (void) sd_event_source_set_enabled(rt->timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!rt->timer) {
+                r = sd_event_add_time(m->event, &rt->timer, CLOCK_MONOTONIC, usec, 0, on_job_timer, j);
+                if (r < 0) {
+                        log_error_errno(r, "%s: Failed to arm its timer: %m", j->name);
+                        return;
+                }
+                return;
+        }
+        (void) sd_event_source_set_time(rt->timer, usec);
+        (void) sd_event_source_set_enabled(rt->timer, SD_EVENT_ONESHOT);
+}
+
+static void busy_account(Manager *m, Job *j, bool was_inactive) {
+        bool inactive = job_is_inactive(j);
+        if (was_inactive && !inactive)
+                m->n_busy++;
+        else if (!was_inactive && inactive)
+                m->n_busy--;
+}
+
+static void manager_check_exit(Manager *m) {
+        if (m->shutting_down && m->n_busy == 0)
+                (void) sd_event_exit(m->event, m->exit_status);
+}
+
+static void manager_dispatch(Manager *m, Job *j, JobActions *a) {
+        JobRuntime *rt = job_runtime(j);
+        bool spawn_failed = false, spawn_failed_main = false;
+
+        for (size_t i = 0; i < a->n; i++) {
+                JobAction *act = &a->items[i];
+
+                switch (act->type) {
+                case JOB_ACTION_SPAWN:
+                        if (job_spawn(m, j, act->command, act->index, act->main) < 0) {
+                                spawn_failed = true;
+                                spawn_failed_main = act->main;
+                        }
+                        break;
+                case JOB_ACTION_KILL:
+                        job_kill(m, j, act->who, act->signal);
+                        break;
+                case JOB_ACTION_TIMER:
+                        job_arm_timer(m, j, act->usec);
+                        break;
+                case JOB_ACTION_STATE_CHANGED:
+                        job_state_changed(m, j);
+                        break;
+                case JOB_ACTION_RUN_BEGIN:
+                        rt->run_start_realtime = now_real();
+                        free(rt->spawn_error);
+                        rt->spawn_error = NULL;
+                        if (m->registry && j->main_pid > 0 &&
+                            registry_run_begin(m->registry, j->name, j->main_pid, rt->run_start_realtime,
+                                               &rt->run_id) < 0)
+                                rt->run_id = 0;
+                        break;
+                case JOB_ACTION_RUN_END:
+                        if (m->registry && rt->run_id > 0)
+                                (void) registry_run_end(m->registry, rt->run_id, now_real(), j->exit_code,
+                                                        j->exit_status, job_result_to_string(j->result));
+                        rt->run_id = 0;
+                        rt->main_pgid = rt->control_pgid = 0;
+                        if (rt->waiting_group) {
+                                rt->waiting_group = false;
+                                m->n_waiting_group--;
+                        }
+                        break;
+                case JOB_ACTION_RESOLVE_MAIN_PID: {
+                        JobActions b = {};
+                        pid_t pid = resolve_forking_pid(m, j);
+                        if (pid > 0)
+                                job_take_main_pid(m, j, pid);
+                        job_on_main_pid(j, pid, now_mono(), &b);
+                        manager_dispatch(m, j, &b);
+                        break;
+                }
+                case JOB_ACTION_AUDIT_RESTART:
+                        manager_audit(m, "pmd", "restart", j->name, "ok");
+                        break;
+                default:
+                        assert_not_reached();
+                }
+        }
+
+        if (spawn_failed) {
+                /* The fork itself failed: the same as a child that could not exec. */
+                JobActions b = {};
+                ExitInfo e = { .main = spawn_failed_main, .spawn_error = true,
+                               .group_empty = job_group_empty(m, j) };
+                if (spawn_failed_main)
+                        j->main_pid = 0;
+                else
+                        j->control_pid = 0;
+                if (!rt->spawn_error)
+                        set_status_text(j, "Failed to spawn the process");
+                job_on_exit(j, &e, now_mono(), &b);
+                manager_dispatch(m, j, &b);
+                return;
+        }
+
+        /* Stopping with nothing of ours left but maybe the group: wait for it, or go on. */
+        if ((j->state == JOB_STOP_SIGTERM || j->state == JOB_STOP_SIGKILL) && j->main_pid == 0 &&
+            j->control_pid == 0) {
+                if (job_group_empty(m, j)) {
+                        JobActions b = {};
+                        job_on_group_empty(j, now_mono(), &b);
+                        manager_dispatch(m, j, &b);
+                } else if (!rt->waiting_group) {
+                        rt->waiting_group = true;
+                        m->n_waiting_group++;
+                }
+        }
+}
+
+/* Run one event of the state machine on a job, with the accounting around it. */
+#define JOB_EVENT(m, j, call)                                           \
+        do {                                                            \
+                JobActions _a = {};                                     \
+                bool _was_inactive = job_is_inactive(j);                \
+                (void) (call);                                          \
+                manager_dispatch((m), (j), &_a);                        \
+                busy_account((m), (j), _was_inactive);                  \
+                manager_check_exit(m);                                  \
+        } while (0)
+
+static int on_job_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Job *j = userdata;
+        Manager *m = job_runtime(j)->manager;
+
+        if (j->state == JOB_STOP_SIGTERM)
+                log_warning("%s: did not stop within %s, sending SIGKILL", j->name,
+                            format_timespan((char[32]) {}, 32, j->config->timeout_stop_usec));
+        else if (j->state == JOB_START_PRE || j->state == JOB_START || j->state == JOB_START_POST)
+                log_warning("%s: did not start within %s", j->name,
+                            format_timespan((char[32]) {}, 32, j->config->timeout_start_usec));
+        JOB_EVENT(m, j, job_on_timeout(j, now_mono(), &_a));
+        return 0;
+}
+
+/* ---- reaping ---- */
+
+static void log_exit(Job *j, bool main, const siginfo_t *si) {
+        const char *what = main ? "main process" : "control process";
+        if (si->si_code == CLD_EXITED)
+                log_full(si->si_status == 0 ? LOG_INFO : LOG_WARNING, "%s: %s %d exited, status=%d", j->name,
+                         what, (int) si->si_pid, si->si_status);
+        else
+                log_warning("%s: %s %d killed by %s%s", j->name, what, (int) si->si_pid,
+                            signal_to_string(si->si_status) ?: "a signal",
+                            si->si_code == CLD_DUMPED ? " (core dumped)" : "");
+}
+
+static void check_waiting_groups(Manager *m) {
+        Job **l = NULL;
+        size_t n = 0, k = 0;
+
+        if (m->n_waiting_group == 0)
+                return;
+        if (manager_list_jobs(m, &l, &n) < 0)
+                return;
+        for (size_t i = 0; i < n && k < m->n_waiting_group; i++) {
+                Job *j = l[i];
+                JobRuntime *rt = job_runtime(j);
+                if (!rt->waiting_group)
+                        continue;
+                k++;
+                if (job_group_empty(m, j)) {
+                        rt->waiting_group = false;
+                        m->n_waiting_group--;
+                        JOB_EVENT(m, j, job_on_group_empty(j, now_mono(), &_a));
+                }
+        }
+        free(l);
+}
+
+static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *ssi, void *userdata) {
+        Manager *m = userdata;
+        bool untracked = false;
+
+        for (;;) {
+                siginfo_t si = {};
+                Job *j;
+
+                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break; /* ECHILD: nothing left */
+                }
+                if (si.si_pid == 0)
+                        break;
+
+                j = hashmap_remove(m->pids, HASHMAP_UINT(si.si_pid));
+                if (!j) {
+                        log_debug("Reaped untracked process %d", (int) si.si_pid);
+                        untracked = true;
+                        continue;
+                }
+
+                bool main = si.si_pid == j->main_pid;
+                if (!main && si.si_pid != j->control_pid) {
+                        log_debug("%s: reaped stale process %d", j->name, (int) si.si_pid);
+                        continue;
+                }
+                bool spawn_error = collect_exec_error(j, main);
+                runtime_close_process(job_runtime(j), main);
+                if (!spawn_error)
+                        log_exit(j, main, &si);
+                if (main) {
+                        j->main_pid = 0;
+                } else
+                        j->control_pid = 0;
+
+                ExitInfo e = {
+                        .main = main,
+                        .code = spawn_error ? 0 : si.si_code,
+                        .status = spawn_error ? 0 : si.si_status,
+                        .spawn_error = spawn_error,
+                        .group_empty = job_group_empty(m, j),
+                };
+                /* job.c wants the pid it knew, to tell main from control; it clears it itself. */
+                if (main)
+                        j->main_pid = si.si_pid;
+                else
+                        j->control_pid = si.si_pid;
+                JOB_EVENT(m, j, job_on_exit(j, &e, now_mono(), &_a));
+        }
+
+        if (untracked)
+                check_waiting_groups(m);
+        return 0;
+}
+
+/* ---- ordering queue ---- */
+
+static void queue_candidate(Manager *m, Job *j) {
+        if (m->n_candidates == m->n_candidates_alloc) {
+                size_t n = MAX(m->n_candidates_alloc * 2, (size_t) 64);
+                Job **c = realloc(m->candidates, n * sizeof(Job *));
+                if (!c) {
+                        log_oom();
+                        return;
+                }
+                m->candidates = c;
+                m->n_candidates_alloc = n;
+        }
+        m->candidates[m->n_candidates++] = j;
+        (void) sd_event_source_set_enabled(m->queue_source, SD_EVENT_ONESHOT);
+}
+
+static bool job_settled(const Job *j) {
+        const JobRuntime *rt = job_runtime(j);
+        JobPublicState s = job_public_state(j);
+        return !rt->start_queued && s != JOB_PUBLIC_STARTING && s != JOB_PUBLIC_STOPPING;
+}
+
+static bool job_up(const Job *j) {
+        JobPublicState s = job_public_state(j);
+        return s == JOB_PUBLIC_RUNNING || s == JOB_PUBLIC_EXITED;
+}
+
+static void try_start(Manager *m, Job *j) {
+        JobRuntime *rt = job_runtime(j);
+
+        if (!rt->start_queued)
+                return;
+        for (size_t i = 0; i < j->n_after; i++)
+                if (!job_settled(j->after[i]))
+                        return; /* still waiting; it will be a candidate again */
+
+        rt->start_queued = false;
+        STRV_FOREACH(name, j->config->requires) {
+                Job *d = manager_get_job(m, *name);
+                bool ordered = false;
+                for (size_t i = 0; d && i < j->n_after; i++)
+                        ordered = ordered || j->after[i] == d;
+                if (!d || d->config->error || (ordered && !job_up(d)) ||
+                    (!ordered && job_settled(d) && !job_up(d) && job_is_inactive(d) &&
+                     d->state != JOB_AUTO_RESTART && d->state != JOB_DEAD)) {
+                        log_error("%s: required job '%s' %s", j->name, *name,
+                                  !d ? "does not exist" : "is not running");
+                        char *msg = NULL;
+                        if (asprintf(&msg, "Requires=%s: %s", *name, !d ? "no such job" : "not running") >= 0) {
+                                set_status_text(j, msg);
+                                free(msg);
+                        }
+                        JOB_EVENT(m, j, job_fail_dependency(j, now_mono(), &_a));
+                        return;
+                }
+        }
+        JOB_EVENT(m, j, job_start(j, now_mono(), &_a));
+}
+
+static void try_stop(Manager *m, Job *j) {
+        JobRuntime *rt = job_runtime(j);
+
+        if (!rt->stop_queued)
+                return;
+        /* Stop order is the reverse of start order: those that start after us stop first. */
+        for (size_t i = 0; i < j->n_dependents; i++) {
+                Job *d = j->dependents[i];
+                if (job_runtime(d)->stop_queued || job_public_state(d) == JOB_PUBLIC_STOPPING)
+                        return;
+        }
+        rt->stop_queued = false;
+        JOB_EVENT(m, j, job_stop(j, now_mono(), &_a));
+}
+
+static void job_finish_pending(Manager *m, Job *j);
+
+static int on_queue(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+
+        /* New candidates may be added while we go: take the list as it is now. */
+        while (m->n_candidates > 0) {
+                Job **c = m->candidates;
+                size_t n = m->n_candidates;
+
+                m->candidates = NULL;
+                m->n_candidates = m->n_candidates_alloc = 0;
+                for (size_t i = 0; i < n; i++) {
+                        if (!c[i])
+                                continue;
+                        /* A candidate dropped meanwhile is NULLed only in the current list. */
+                        try_stop(m, c[i]);
+                        try_start(m, c[i]);
+                }
+                for (size_t i = 0; i < n; i++)
+                        if (c[i] && job_is_inactive(c[i]))
+                                job_finish_pending(m, c[i]);
+                free(c);
+        }
+        return 0;
+}
+
+static void enqueue_start(Manager *m, Job *j, unsigned depth) {
+        JobRuntime *rt = job_runtime(j);
+
+        if (rt->start_queued || depth > 64)
+                return;
+        if (j->config->error) {
+                job_mark_config_error(m, j);
+                return;
+        }
+        rt->stop_queued = false;
+        rt->start_queued = true;
+        queue_candidate(m, j);
+        /* Pull in what it Requires= and Wants=. */
+        STRV_FOREACH(name, j->config->requires) {
+                Job *d = manager_get_job(m, *name);
+                if (d && !job_is_active(d) && d->state != JOB_EXITED)
+                        enqueue_start(m, d, depth + 1);
+        }
+        STRV_FOREACH(name, j->config->wants) {
+                Job *d = manager_get_job(m, *name);
+                if (d && !job_is_active(d) && d->state != JOB_EXITED && !d->config->error)
+                        enqueue_start(m, d, depth + 1);
+        }
+}
+
+static void enqueue_stop(Manager *m, Job *j) {
+        JobRuntime *rt = job_runtime(j);
+
+        rt->start_queued = false;
+        if (job_is_inactive(j) && j->state != JOB_AUTO_RESTART)
+                return;
+        rt->stop_queued = true;
+        queue_candidate(m, j);
+}
+
+/* ---- the calls of the control faces ---- */
+
+void manager_audit(Manager *m, const char *actor, const char *action, const char *job, const char *outcome) {
+        if (!m->registry)
+                return;
+        if (registry_audit(m->registry, now_real(), actor ?: "?", action, job, outcome) < 0)
+                log_warning("Failed to write the audit record of %s %s", action, job ?: "");
+}
+
+static int lookup(Manager *m, const char *name, const char *actor, const char *action, Job **ret) {
+        Job *j = manager_get_job(m, name);
+        if (!j) {
+                manager_audit(m, actor, action, name, "no such job");
+                return -ENOENT;
+        }
+        *ret = j;
+        return 0;
+}
+
+int manager_start_job(Manager *m, const char *name, const char *actor) {
+        Job *j;
+        int r = lookup(m, name, actor, "start", &j);
+        if (r < 0)
+                return r;
+        if (m->shutting_down) {
+                manager_audit(m, actor, "start", name, "shutting down");
+                return -ESHUTDOWN;
+        }
+        manager_audit(m, actor, "start", name, j->config->error ? "config error" : "ok");
+        if (j->config->error)
+                return -ENOEXEC;
+        if (job_is_inactive(j))
+                job_reset_counters(j);
+        enqueue_start(m, j, 0);
+        return 0;
+}
+
+int manager_stop_job(Manager *m, const char *name, const char *actor) {
+        Job *j;
+        int r = lookup(m, name, actor, "stop", &j);
+        if (r < 0)
+                return r;
+        manager_audit(m, actor, "stop", name, "ok");
+        enqueue_stop(m, j);
+        /* What Requires= this job stops with it. */
+        for (size_t i = 0; i < j->n_dependents; i++) {
+                Job *d = j->dependents[i];
+                if (strv_contains(d->config->requires, j->name))
+                        enqueue_stop(m, d);
+        }
+        return 0;
+}
+
+int manager_restart_job(Manager *m, const char *name, const char *actor) {
+        Job *j;
+        int r = lookup(m, name, actor, "restart", &j);
+        if (r < 0)
+                return r;
+        if (m->shutting_down) {
+                manager_audit(m, actor, "restart", name, "shutting down");
+                return -ESHUTDOWN;
+        }
+        manager_audit(m, actor, "restart", name, j->config->error ? "config error" : "ok");
+        if (j->config->error)
+                return -ENOEXEC;
+        if (job_is_inactive(j)) {
+                job_reset_counters(j);
+                enqueue_start(m, j, 0);
+                return 0;
+        }
+        job_runtime(j)->start_queued = job_runtime(j)->stop_queued = false;
+        JOB_EVENT(m, j, job_restart(j, now_mono(), &_a));
+        return 0;
+}
+
+int manager_kill_job(Manager *m, const char *name, int sig, const char *actor) {
+        Job *j;
+        int r = lookup(m, name, actor, "kill", &j);
+        if (r < 0)
+                return r;
+        if (sig <= 0 || sig >= _NSIG) {
+                manager_audit(m, actor, "kill", name, "invalid signal");
+                return -EINVAL;
+        }
+        manager_audit(m, actor, "kill", name, signal_to_string(sig) ?: "ok");
+        job_kill(m, j, KILL_WHO_ALL, sig);
+        return 0;
+}
+
+int manager_enable_job(Manager *m, const char *name, bool enable, const char *actor) {
+        Job *j;
+        int r = lookup(m, name, actor, enable ? "enable" : "disable", &j);
+        if (r < 0)
+                return r;
+        job_runtime(j)->enabled = enable;
+        if (m->registry) {
+                r = registry_job_set_enabled(m->registry, name, enable);
+                if (r < 0) {
+                        manager_audit(m, actor, enable ? "enable" : "disable", name, "registry error");
+                        return r;
+                }
+        }
+        manager_audit(m, actor, enable ? "enable" : "disable", name, "ok");
+        return 0;
+}
+
+int manager_heartbeat(Manager *m, const char *name, const char *source, const char *status, const char *actor) {
+        Job *j = manager_get_job(m, name);
+        JobRuntime *rt;
+
+        if (!j)
+                return -ENOENT;
+        rt = job_runtime(j);
+        rt->last_heartbeat_realtime = now_real();
+        if (status && *status)
+                set_status_text(j, status);
+        if (m->registry)
+                (void) registry_heartbeat_add(m->registry, name, rt->last_heartbeat_realtime, source, status, 100);
+        JOB_EVENT(m, j, job_on_ready(j, now_mono(), &_a));
+        return 0;
+}
+
+int manager_shutdown(Manager *m, int exit_status, const char *actor) {
+        size_t it = 0;
+        void *v;
+
+        if (m->shutting_down) {
+                /* Asked again while stopping: kill everything left at once. */
+                log_warning("Shutdown asked again: sending SIGKILL to every job left");
+                while (hashmap_iterate(m->jobs, &it, &v, NULL))
+                        if (!job_is_inactive(v))
+                                job_kill(m, v, KILL_WHO_ALL, SIGKILL);
+                return 0;
+        }
+        log_info("Stopping every job (%s)", actor);
+        manager_audit(m, actor, "shutdown", NULL, "ok");
+        m->shutting_down = true;
+        m->exit_status = exit_status;
+        while (hashmap_iterate(m->jobs, &it, &v, NULL))
+                enqueue_stop(m, v);
+        manager_check_exit(m);
+        return 0;
+}
+
+/* ---- loading and reloading ---- */
+
+static void diag_log(void *userdata, DiagLevel level, const DiagLoc *loc, const char *msg) {
+        _cleanup_free_ char *s = diag_format(loc, msg);
+        if (level == DIAG_ERROR)
+                log_error("%s", s ?: msg);
+        else
+                log_warning("%s", s ?: msg);
+}
+
+/* Jobs whose reload waited for them to stop: apply the new file, or drop the job. */
+static void job_finish_pending(Manager *m, Job *j) {
+        JobRuntime *rt = job_runtime(j);
+
+        if (!job_is_inactive(j) || j->state == JOB_AUTO_RESTART)
+                return;
+        if (rt->remove_when_stopped) {
+                log_info("%s: removed", j->name);
+                if (m->registry)
+                        (void) registry_job_delete(m->registry, j->name);
+                for (size_t i = 0; i < m->n_observers; i++)
+                        m->observers[i].func(m, j, m->observers[i].userdata);
+                manager_drop_job(m, j);
+                return;
+        }
+        if (rt->next_config) {
+                job_config_free(j->config);
+                j->config = TAKE_PTR(rt->next_config);
+                job_apply_config(m, j);
+                if (j->config->error) {
+                        job_mark_config_error(m, j);
+                        return;
+                }
+                if (j->state == JOB_FAILED && j->result == JOB_FAILURE_CONFIG) {
+                        j->state = JOB_DEAD;
+                        j->result = JOB_SUCCESS;
+                        set_status_text(j, NULL);
+                }
+                if (rt->was_active) {
+                        rt->was_active = false;
+                        enqueue_start(m, j, 0);
+                }
+        }
+}
+
+static int rebuild_order(Manager *m) {
+        _cleanup_strv_free_ char **messages = NULL;
+        Job **l;
+        size_t n;
+        int r;
+
+        r = manager_list_jobs(m, &l, &n);
+        if (r < 0)
+                return r;
+        r = job_order_build(l, n, m->jobs, &messages);
+        free(l);
+        STRV_FOREACH(msg, messages)
+                log_warning("%s", *msg);
+        return r;
+}
+
+static int manager_load_jobs(Manager *m, bool reload) {
+        Diag diag = { .func = diag_log, .userdata = m };
+        JobConfig **configs = NULL;
+        Hashmap *seen = NULL;
+        size_t n = 0, it = 0;
+        void *v;
+        int r;
+
+        r = conf_load_dirs(m->options.job_dirs, &diag, &configs, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the job directories: %m");
+
+        seen = hashmap_new_string();
+        if (!seen) {
+                job_config_array_free(configs, n);
+                return log_oom();
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                JobConfig *c = TAKE_PTR(configs[i]);
+                Job *j = manager_get_job(m, c->name);
+
+                if (j) {
+                        JobRuntime *rt = job_runtime(j);
+                        (void) hashmap_put(seen, j->name, j);
+                        rt->remove_when_stopped = false;
+                        if (c->fingerprint == j->config->fingerprint && !c->error == !j->config->error &&
+                            !rt->next_config) {
+                                job_config_free(c);
+                                continue;
+                        }
+                        log_info("%s: job file changed", j->name);
+                        job_config_free(rt->next_config);
+                        rt->next_config = c;
+                        if (!job_is_inactive(j) || j->state == JOB_AUTO_RESTART) {
+                                rt->was_active = true;
+                                enqueue_stop(m, j);
+                        } else
+                                job_finish_pending(m, j);
+                        continue;
+                }
+
+                r = manager_add_job(m, c, &j);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to add job: %m");
+                        continue;
+                }
+                (void) hashmap_put(seen, j->name, j);
+                job_apply_config(m, j);
+                if (j->config->error)
+                        job_mark_config_error(m, j);
+                else if (m->registry)
+                        (void) registry_job_update(m->registry, j->name, "stopped", "success", 0, 0,
+                                                   job_runtime(j)->state_change_realtime, NULL);
+                if (reload)
+                        log_info("%s: new job", j->name);
+        }
+        free(configs);
+
+        /* Jobs whose files are gone: stop, then drop. */
+        {
+                Job **gone = NULL;
+                size_t n_gone = 0;
+                gone = calloc(hashmap_size(m->jobs) + 1, sizeof(Job *));
+                if (gone) {
+                        it = 0;
+                        while (hashmap_iterate(m->jobs, &it, &v, NULL))
+                                if (!hashmap_get(seen, ((Job *) v)->name))
+                                        gone[n_gone++] = v;
+                        for (size_t i = 0; i < n_gone; i++) {
+                                job_runtime(gone[i])->remove_when_stopped = true;
+                                if (job_is_inactive(gone[i]) && gone[i]->state != JOB_AUTO_RESTART)
+                                        job_finish_pending(m, gone[i]);
+                                else
+                                        enqueue_stop(m, gone[i]);
+                        }
+                        free(gone);
+                }
+        }
+        hashmap_free(seen);
+
+        r = rebuild_order(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to order the jobs: %m");
+
+        /* Start what should run and does not: at startup every enabled job; on reload the new
+         * ones (and fixed ones), which are inactive and not failed yet. */
+        it = 0;
+        while (hashmap_iterate(m->jobs, &it, &v, NULL)) {
+                Job *j = v;
+                JobRuntime *rt = job_runtime(j);
+                if (!rt->enabled || j->config->error || rt->remove_when_stopped || rt->next_config)
+                        continue;
+                if (j->state == JOB_DEAD && j->result == JOB_SUCCESS && j->restart_count == 0 &&
+                    rt->run_start_realtime == 0)
+                        enqueue_start(m, j, 0);
+        }
+        return 0;
+}
+
+int manager_reload(Manager *m, const char *actor) {
+        int r;
+
+        log_info("Reloading job files (%s)", actor);
+        r = manager_load_jobs(m, true);
+        manager_audit(m, actor, "reload", NULL, r < 0 ? "failed" : "ok");
+        return r;
+}
+
+/* ---- signals ---- */
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *ssi, void *userdata) {
+        Manager *m = userdata;
+        int sig = (int) ssi->ssi_signo;
+
+        if (sig == SIGTERM || sig == SIGINT) {
+                if (m->shutting_down && sig == SIGTERM)
+                        return 0;
+                (void) manager_shutdown(m, 0, sig == SIGTERM ? "signal:SIGTERM" : "signal:SIGINT");
+        } else if (sig == SIGHUP)
+                (void) manager_reload(m, "signal:SIGHUP");
+        else if (sig == SIGRTMIN + 3 || sig == SIGRTMIN + 4 || sig == SIGRTMIN + 5)
+                (void) manager_shutdown(m, 0, signal_to_string(sig) ?: "signal");
+        return 0;
+}
+
+static int on_commit(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        if (!m->registry)
+                return 0;
+        r = registry_commit(m->registry);
+        if (r < 0)
+                log_warning_errno(r, "Failed to commit to the registry: %m");
+        return 0;
+}
+
+/* ---- lifecycle ---- */
+
+int manager_new(const ManagerOptions *o, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+        sigset_t mask;
+        int r;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return -ENOMEM;
+        m->options.job_dirs = strv_copy(o->job_dirs);
+        m->options.state_dir = opt_strdup(o->state_dir);
+        m->options.log_dir = opt_strdup(o->log_dir);
+        m->options.socket_path = opt_strdup(o->socket_path);
+        m->options.bus = opt_strdup(o->bus);
+        m->options.http = opt_strdup(o->http);
+        m->options.plugin_dir = opt_strdup(o->plugin_dir);
+        m->options.user_mode = o->user_mode;
+        m->options.main_argv = strv_copy(o->main_argv);
+        m->jobs = hashmap_new_string();
+        m->pids = hashmap_new_uint64();
+        if (!m->options.state_dir || !m->options.log_dir || !m->jobs || !m->pids)
+                return -ENOMEM;
+        m->startup_realtime = now_real();
+
+        r = sd_event_new(&m->event);
+        if (r < 0)
+                return r;
+
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                sigaddset(&mask, sigs[i]);
+        for (int i = 3; i <= 5; i++)
+                sigaddset(&mask, SIGRTMIN + i);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        (void) signal(SIGPIPE, SIG_IGN);
+
+        /* Children are reaped after everything else of an iteration ran, at a lower priority. */
+        r = sd_event_add_signal(m->event, &m->signal_sources[0], SIGCHLD, on_sigchld, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_priority(m->signal_sources[0], SD_EVENT_PRIORITY_NORMAL + 10);
+        for (size_t i = 1; i < ELEMENTSOF(sigs); i++) {
+                r = sd_event_add_signal(m->event, &m->signal_sources[i], sigs[i], on_signal, m);
+                if (r < 0)
+                        return r;
+        }
+        for (int i = 3; i <= 5; i++) {
+                r = sd_event_add_signal(m->event, &m->signal_sources[i + 1], SIGRTMIN + i, on_signal, m);
+                if (r < 0)
+                        return r;
+        }
+
+        r = sd_event_add_post(m->event, &m->commit_source, on_commit, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_priority(m->commit_source, SD_EVENT_PRIORITY_IDLE);
+        r = sd_event_add_defer(m->event, &m->queue_source, on_queue, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(m->queue_source, SD_EVENT_OFF);
+
+        if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+                log_warning_errno(errno, "Failed to become a child subreaper, daemonised grandchildren "
+                                         "will not be reaped by pmd: %m");
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int manager_startup(Manager *m) {
+        _cleanup_free_ char *db = NULL;
+        unsigned abandoned = 0;
+        int r;
+
+        r = mkdir_p(m->options.state_dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the state directory '%s': %m", m->options.state_dir);
+        r = mkdir_p(m->options.log_dir, 0755);
+        if (r < 0)
+                log_warning_errno(r, "Failed to create the log directory '%s': %m", m->options.log_dir);
+
+        if (asprintf(&db, "%s/registry.db", m->options.state_dir) < 0)
+                return log_oom();
+        r = registry_open(db, now_real(), &m->registry, &abandoned);
+        if (r < 0)
+                /* pmd supervises without a registry rather than not at all. */
+                log_error_errno(r, "Failed to open the registry '%s', running without it: %m", db);
+        else {
+                if (abandoned > 0)
+                        log_warning("Closed %u run(s) left open by a pmd that did not stop cleanly", abandoned);
+                (void) registry_prune(m->registry, RUNS_KEEP_PER_JOB, AUDIT_KEEP);
+        }
+
+        r = cgroup_root_open(&m->cgroup_root);
+        if (r < 0)
+                log_info("No cgroup for jobs (%s), using process groups", strerror(-r));
+
+        manager_audit(m, "pmd", "startup", NULL, "ok");
+        r = manager_load_jobs(m, false);
+        if (r < 0)
+                log_error("Continuing without the job files");
+        return 0;
+}
+
+int manager_run(Manager *m, int *ret_exit_status) {
+        int r = sd_event_loop(m->event);
+        if (r < 0)
+                return r;
+        on_commit(NULL, m);
+        *ret_exit_status = r;
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        size_t it = 0;
+        void *v;
+        Job **l;
+        size_t n;
+
+        if (!m)
+                return NULL;
+        if (manager_list_jobs(m, &l, &n) >= 0) {
+                for (size_t i = 0; i < n; i++)
+                        manager_drop_job(m, l[i]);
+                free(l);
+        }
+        (void) it;
+        (void) v;
+        for (size_t i = 0; i < ELEMENTSOF(m->signal_sources); i++)
+                sd_event_source_disable_unref(m->signal_sources[i]);
+        sd_event_source_disable_unref(m->commit_source);
+        sd_event_source_disable_unref(m->queue_source);
+        registry_free(m->registry);
+        cgroup_root_free(m->cgroup_root);
+        hashmap_free(m->jobs);
+        hashmap_free(m->pids);
+        free(m->candidates);
+        free(m->observers);
+        sd_event_unref(m->event);
+        strv_free(m->options.job_dirs);
+        free(m->options.state_dir);
+        free(m->options.log_dir);
+        free(m->options.socket_path);
+        free(m->options.bus);
+        free(m->options.http);
+        free(m->options.plugin_dir);
+        strv_free(m->options.main_argv);
+        free(m);
+        return NULL;
+}
+
+sd_event *manager_get_event(Manager *m) {
+        return m->event;
+}
+
+Registry *manager_get_registry(Manager *m) {
+        return m->registry;
+}
+
+const ManagerOptions *manager_get_options(Manager *m) {
+        return &m->options;
+}
+
+usec_t manager_get_startup_realtime(Manager *m) {
+        return m->startup_realtime;
+}
+
+int manager_add_observer(Manager *m, ManagerJobObserver f, void *userdata) {
+        Observer *o = realloc(m->observers, (m->n_observers + 1) * sizeof(Observer));
+        if (!o)
+                return -ENOMEM;
+        o[m->n_observers++] = (Observer) { .func = f, .userdata = userdata };
+        m->observers = o;
+        return 0;
+}
+
+/* Sum over the processes of a process group, from /proc (no cgroup to ask). */
+static int pgroup_usage(pid_t pgid, uint64_t *ret_cpu_usec, uint64_t *ret_rss) {
+        _cleanup_(closedirp) DIR *d = opendir("/proc");
+        struct dirent *de;
+        uint64_t cpu = 0, rss = 0;
+        long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                char path[64], buf[1024], *p;
+                unsigned long utime, stime;
+                long pg, rsspages;
+                pid_t q = (pid_t) atol(de->d_name);
+
+                if (q <= 0)
+                        continue;
+                (void) snprintf(path, sizeof(path), "/proc/%d/stat", (int) q);
+                _cleanup_fclose_ FILE *f = fopen(path, "re");
+                if (!f || !fgets(buf, sizeof(buf), f))
+                        continue;
+                p = strrchr(buf, ')');
+                /* fields after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt
+                 * cmajflt utime stime cutime cstime priority nice threads itrealvalue starttime
+                 * vsize rss */
+                if (!p || sscanf(p + 2, "%*c %*d %ld %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d "
+                                        "%*d %*d %*u %*u %ld", &pg, &utime, &stime, &rsspages) != 4)
+                        continue;
+                if (pg != pgid)
+                        continue;
+                cpu += (uint64_t) (utime + stime) * USEC_PER_SEC / (uint64_t) tck;
+                rss += (uint64_t) rsspages * (uint64_t) page;
+        }
+        if (ret_cpu_usec)
+                *ret_cpu_usec = cpu;
+        if (ret_rss)
+                *ret_rss = rss;
+        return 0;
+}
+
+int manager_job_cpu_usec(Manager *m, Job *j, uint64_t *ret) {
+        JobRuntime *rt = job_runtime(j);
+        if (rt->cgroup_fd >= 0 && cgroup_job_cpu_usec(rt->cgroup_fd, ret) >= 0)
+                return 0;
+        if (rt->main_pgid <= 0) {
+                *ret = 0;
+                return 0;
+        }
+        return pgroup_usage(rt->main_pgid, ret, NULL);
+}
+
+int manager_job_memory(Manager *m, Job *j, uint64_t *ret) {
+        JobRuntime *rt = job_runtime(j);
+        if (rt->cgroup_fd >= 0 && cgroup_job_memory(rt->cgroup_fd, ret) >= 0)
+                return 0;
+        if (rt->main_pgid <= 0) {
+                *ret = 0;
+                return 0;
+        }
+        return pgroup_usage(rt->main_pgid, NULL, ret);
+}

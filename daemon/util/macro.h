@@ -51,6 +51,12 @@ static inline void fclosep(FILE **f) {
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
+#include <dirent.h>
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
 /* Take ownership of a pointer or fd out of a _cleanup_ variable. */
 #define TAKE_PTR(p)                         \
         ({                                  \

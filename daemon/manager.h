@@ -1,0 +1,98 @@
+/* The one Manager: the sd-event loop, the job table, SIGCHLD and timers, and the calls that the
+ * control faces (D-Bus, HTTP, signals) share. Bus and HTTP are two faces of one manager call:
+ * add the call here, then expose it in both. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "job.h"
+#include "registry.h"
+#include "util/hashmap.h"
+
+typedef struct Manager Manager;
+typedef struct CGroupRoot CGroupRoot;
+
+typedef struct ManagerOptions {
+        char **job_dirs;
+        char *state_dir;
+        char *log_dir;
+        char *socket_path;
+        char *bus;          /* "system", "user", "none" or an address; NULL = system if reachable */
+        char *http;         /* "ADDR:PORT" or "off" */
+        char *plugin_dir;
+        bool user_mode;
+        char **main_argv;   /* "-- COMMAND ARGS": the job "main" */
+} ManagerOptions;
+
+/* What the manager keeps per job beside the state machine (Job.manager_data). */
+typedef struct JobRuntime {
+        Manager *manager;
+        sd_event_source *timer;
+        int main_pidfd, control_pidfd;
+        sd_event_source *main_exec_source, *control_exec_source; /* exec-error pipes */
+        int main_error_fd, control_error_fd;
+        char *spawn_error;            /* what failed in the child, for the status text */
+        bool main_exec_failed, control_exec_failed; /* the child reported a failure before exec */
+        pid_t main_pgid, control_pgid; /* process groups of the run (process-group kill mode) */
+        int cgroup_fd;                /* the job's cgroup, or -1 */
+        bool waiting_group;           /* stopping: waiting for the group to empty */
+        int64_t run_id;               /* registry row of the current run, 0 if none */
+        usec_t state_change_realtime; /* µs since the epoch */
+        usec_t run_start_realtime;
+        usec_t last_heartbeat_realtime;
+        char *status_text;            /* STATUS= or the last error */
+        bool start_queued, stop_queued; /* waiting for ordering */
+        JobConfig *next_config;       /* reload: apply after the stop */
+        bool remove_when_stopped;     /* reload: the file is gone */
+        bool was_active;              /* reload: restart after applying next_config */
+        bool enabled;                 /* AutoStart= or the registry's enable state */
+} JobRuntime;
+
+static inline JobRuntime *job_runtime(const Job *j) {
+        return j->manager_data;
+}
+
+int manager_new(const ManagerOptions *o, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Open the registry, load the job files, start what should run. */
+int manager_startup(Manager *m);
+/* Run the loop until shutdown; *ret_exit_status is what pmd should exit with. */
+int manager_run(Manager *m, int *ret_exit_status);
+
+sd_event *manager_get_event(Manager *m);
+Registry *manager_get_registry(Manager *m);
+const ManagerOptions *manager_get_options(Manager *m);
+usec_t manager_get_startup_realtime(Manager *m);
+
+Job *manager_get_job(Manager *m, const char *name);
+size_t manager_n_jobs(Manager *m);
+/* All jobs sorted by name; the array is owned by the caller (free()), the jobs are not. */
+int manager_list_jobs(Manager *m, Job ***ret, size_t *ret_n);
+
+/* Control calls. actor names who asked ("uid:1000", "pmd", "signal"), for the audit log.
+ * -ENOENT no such job, -EINVAL bad argument; 0 when the request is queued. */
+int manager_start_job(Manager *m, const char *name, const char *actor);
+int manager_stop_job(Manager *m, const char *name, const char *actor);
+int manager_restart_job(Manager *m, const char *name, const char *actor);
+int manager_kill_job(Manager *m, const char *name, int sig, const char *actor);
+int manager_enable_job(Manager *m, const char *name, bool enable, const char *actor);
+int manager_reload(Manager *m, const char *actor);
+/* Stop everything in reverse order, then leave the loop with exit_status. */
+int manager_shutdown(Manager *m, int exit_status, const char *actor);
+int manager_heartbeat(Manager *m, const char *name, const char *source, const char *status,
+                      const char *actor);
+/* Write an audit record (e.g. a refused call). */
+void manager_audit(Manager *m, const char *actor, const char *action, const char *job, const char *outcome);
+
+/* Observers: called after every state change of a job (the change is already in the registry's
+ * open batch). Used by the D-Bus and HTTP faces to announce it. */
+typedef void (*ManagerJobObserver)(Manager *m, Job *j, void *userdata);
+int manager_add_observer(Manager *m, ManagerJobObserver f, void *userdata);
+
+/* Usage of all processes of a job (cgroup, else the process group from /proc). */
+int manager_job_cpu_usec(Manager *m, Job *j, uint64_t *ret);
+int manager_job_memory(Manager *m, Job *j, uint64_t *ret);
