@@ -57,6 +57,8 @@ struct Manager {
 
         Job **candidates; /* jobs whose start/stop may have become possible */
         size_t n_candidates, n_candidates_alloc;
+        Job **processing; /* the batch of candidates being worked on */
+        size_t n_processing;
 
         Observer *observers;
         size_t n_observers;
@@ -170,6 +172,9 @@ static void manager_drop_job(Manager *m, Job *j) {
         for (size_t i = 0; i < m->n_candidates; i++)
                 if (m->candidates[i] == j)
                         m->candidates[i] = NULL;
+        for (size_t i = 0; i < m->n_processing; i++)
+                if (m->processing[i] == j)
+                        m->processing[i] = NULL;
         if (m->cgroup_root && rt->cgroup_fd >= 0)
                 (void) cgroup_job_remove(m->cgroup_root, j->name);
         runtime_free(rt);
@@ -654,8 +659,10 @@ static void job_state_changed(Manager *m, Job *j) {
         for (size_t i = 0; i < j->n_after; i++)
                 if (job_runtime(j->after[i])->stop_queued)
                         queue_candidate(m, j->after[i]);
-        /* Requires= on a job that failed: those that wait on it fail too. */
-        if (rt->start_queued || rt->stop_queued)
+        /* Requires= on a job that failed: those that wait on it fail too. A reload that waited
+         * for this job to stop goes on. */
+        if (rt->start_queued || rt->stop_queued ||
+            (inactive && (rt->next_config || rt->remove_when_stopped)))
                 queue_candidate(m, j);
 }
 
@@ -920,10 +927,12 @@ static void queue_candidate(Manager *m, Job *j) {
         (void) sd_event_source_set_enabled(m->queue_source, SD_EVENT_ONESHOT);
 }
 
+/* Not on its way anywhere: its start (if any) finished, successfully or not. Internal states,
+ * because a running oneshot is publicly "running" but its start is not done. */
 static bool job_settled(const Job *j) {
         const JobRuntime *rt = job_runtime(j);
-        JobPublicState s = job_public_state(j);
-        return !rt->start_queued && s != JOB_PUBLIC_STARTING && s != JOB_PUBLIC_STOPPING;
+        return !rt->start_queued && !rt->stop_queued &&
+                (j->state == JOB_RUNNING || j->state == JOB_RELOAD || job_is_inactive(j));
 }
 
 static bool job_up(const Job *j) {
@@ -983,24 +992,26 @@ static void job_finish_pending(Manager *m, Job *j);
 static int on_queue(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
 
-        /* New candidates may be added while we go: take the list as it is now. */
+        /* New candidates may be added while we go: take the list as it is now. A job dropped
+         * meanwhile is NULLed in this batch by manager_drop_job(). */
         while (m->n_candidates > 0) {
-                Job **c = m->candidates;
-                size_t n = m->n_candidates;
-
+                m->processing = m->candidates;
+                m->n_processing = m->n_candidates;
                 m->candidates = NULL;
                 m->n_candidates = m->n_candidates_alloc = 0;
-                for (size_t i = 0; i < n; i++) {
-                        if (!c[i])
+                for (size_t i = 0; i < m->n_processing; i++) {
+                        Job *j = m->processing[i];
+                        if (!j)
                                 continue;
-                        /* A candidate dropped meanwhile is NULLed only in the current list. */
-                        try_stop(m, c[i]);
-                        try_start(m, c[i]);
+                        try_stop(m, j);
+                        if (m->processing[i])
+                                try_start(m, j);
+                        if (m->processing[i] && job_is_inactive(j))
+                                job_finish_pending(m, j);
                 }
-                for (size_t i = 0; i < n; i++)
-                        if (c[i] && job_is_inactive(c[i]))
-                                job_finish_pending(m, c[i]);
-                free(c);
+                free(m->processing);
+                m->processing = NULL;
+                m->n_processing = 0;
         }
         return 0;
 }
