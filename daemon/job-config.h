@@ -69,6 +69,7 @@ typedef enum ExecCommandFlags {
         EXEC_COMMAND_ARGV0 = 1 << 1,          /* '@': argv[0] given separately from path */
         EXEC_COMMAND_FULL_PRIVILEGES = 1 << 2, /* '+': no User=/Group= */
         EXEC_COMMAND_NO_SETUID = 1 << 3,      /* '!' (and "!!"): treated like '+' for the user switch */
+        EXEC_COMMAND_NO_ENV_EXPAND = 1 << 4,  /* ':': no $VAR expansion */
 } ExecCommandFlags;
 
 typedef struct ExecCommand {
@@ -172,13 +173,26 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(JobConfig *, job_config_free);
 /* Apply one assignment from any format. section is "Unit", "Job" (alias of Unit), "Service",
  * "Log", "Runner", "Install", …. An empty value resets a list key, as systemd does. Unknown
  * sections/keys: one warning with loc, returns 0. A bad value of a known key: an error through
- * diag and a return < 0 (-EINVAL); the caller then marks the job rejected. */
+ * diag and a return < 0 (-EINVAL); the error text ("loc: msg") is also recorded in c->error (the
+ * first error is kept, so a later job_config_set_error() does not replace it). */
 int job_config_assign(JobConfig *c, const char *section, const char *key, const char *value,
                       const DiagLoc *loc, const Diag *diag);
 
+/* Whether a key adds to a list when repeated (Exec*, Environment, EnvironmentFile, After, Before,
+ * Requires, Wants, SupplementaryGroups): a YAML/JSON list for it is applied as one assignment per
+ * item; for other keys a list is one space-separated value. */
+bool job_config_key_is_list(const char *section, const char *key);
+/* The section ("Unit", "Service" or "Log") a key belongs to, for flat YAML/JSON keys; NULL if
+ * unknown. */
+const char *job_config_key_section(const char *key);
+/* Unit, Job, Service, Log, Runner and Install. */
+bool job_config_section_is_known(const char *section);
+
 /* After the last assignment: check what needs the whole job (ExecStart present, Type= fits the
- * number of ExecStart lines, PIDFile for forking …). Returns < 0 with an error through diag. */
+ * number of ExecStart lines …) and finalise the fingerprint. Returns < 0 with an error through
+ * diag, recorded in c->error too. */
 int job_config_finish(JobConfig *c, const DiagLoc *loc, const Diag *diag);
 
-/* Record the rejection text (formats "loc: msg"); used by the loaders when a job is rejected. */
+/* Record the rejection text (formats "loc: msg"); used by the loaders when a job is rejected.
+ * Keeps an earlier error if there is one. */
 int job_config_set_error(JobConfig *c, const DiagLoc *loc, const char *msg);

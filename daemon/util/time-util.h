@@ -1,6 +1,7 @@
 /* Microsecond time values, parsing of systemd time and size syntax. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef uint64_t usec_t;
@@ -16,6 +17,8 @@ usec_t now_usec(int clock_id);
 /* systemd time syntax: "500ms", "10s", "2min", "1h 30s", "infinity"; a bare number is seconds.
  * Returns 0 or -EINVAL / -ERANGE. */
 int parse_time(const char *s, usec_t *ret);
+/* The same with another unit for bare numbers (e.g. 1 for LimitRTTIME=, which counts µs). */
+int parse_time_unit(const char *s, usec_t default_unit, usec_t *ret);
 
 /* Sizes: "10M", "1G", "512K", bare number = bytes (base 1024). Returns 0 or -EINVAL / -ERANGE. */
 int parse_size(const char *s, uint64_t *ret);
