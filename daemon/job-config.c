@@ -1313,6 +1313,9 @@ int job_config_assign(JobConfig *c, const char *section, const char *key, const 
                 return 0;
         }
         if (!find_key(sec, key, &k)) {
+                /* Not supported, but it decides whether a unit without ExecStart= is valid. */
+                if (streq(key, "SuccessAction") && !isempty(value))
+                        c->has_success_action = true;
                 diag_emit(diag, DIAG_WARNING, loc, "Unknown key '%s' in section [%s], ignoring", key, section);
                 return 0;
         }
@@ -1326,8 +1329,15 @@ int job_config_finish(JobConfig *c, const DiagLoc *loc, const Diag *diag) {
         fingerprint_add(c, c->name);
         if (c->error)
                 return -EINVAL;
-        if (c->exec_start.n == 0)
-                return assign_error(&a, "Missing ExecStart=");
+        if (c->exec_start.n == 0) {
+                /* systemd's rule: without ExecStart= a unit needs ExecStop= or SuccessAction=, and
+                 * is then a oneshot with nothing to run (stock units such as
+                 * systemd-poweroff.service are like this). */
+                if ((c->exec_stop.n == 0 && !c->has_success_action) ||
+                    (c->type != SERVICE_SIMPLE && c->type != SERVICE_ONESHOT))
+                        return assign_error(&a, "Missing ExecStart=");
+                c->type = SERVICE_ONESHOT;
+        }
         if (c->exec_start.n > 1 && c->type != SERVICE_ONESHOT)
                 return assign_error(&a, "More than one ExecStart= is only allowed with Type=oneshot");
         return 0;

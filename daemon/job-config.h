@@ -136,6 +136,8 @@ typedef struct JobConfig {
         OutputSpec std_output, std_error;
         bool auto_start;              /* AutoStart=, default yes */
         char *runner;                 /* Runner= */
+        bool has_success_action;      /* SuccessAction= was set (unsupported, but it makes a unit
+                                       * without ExecStart= valid, as in systemd) */
 
         /* [Log] */
         LogFormat log_format;

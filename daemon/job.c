@@ -243,9 +243,17 @@ static void spawn(Job *j, JobCommand c, size_t index, bool main, JobActions *a) 
 static void enter_stop_sigterm(Job *j, usec_t now, JobActions *a);
 static void enter_run_end(Job *j, usec_t now, JobActions *a);
 static void enter_running(Job *j, usec_t now, JobActions *a);
+static void enter_start_post(Job *j, size_t index, usec_t now, JobActions *a);
 
 static void enter_start_main(Job *j, usec_t now, JobActions *a) {
         ServiceType t = j->config->type;
+
+        if (j->config->exec_start.n == 0) {
+                /* A oneshot with nothing to run (ExecStop=/SuccessAction= only): done at once. */
+                job_set_state(j, JOB_START, now, a);
+                enter_start_post(j, 0, now, a);
+                return;
+        }
 
         /* Spawn first, then change state: the state change is persisted with the new pid. */
         spawn(j, JOB_COMMAND_START, 0, true, a);

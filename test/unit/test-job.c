@@ -290,6 +290,19 @@ TEST(oneshot) {
         job_free(j);
 }
 
+TEST(oneshot_without_command) {
+        /* ExecStop= only: systemd takes it as a oneshot with nothing to start. */
+        Job *j = make_job((const char *const[]) { "ExecStop", "/bin/true", NULL });
+        JobActions a = {};
+
+        ASSERT_EQ(j->config->type, SERVICE_ONESHOT);
+        job_start(j, 0, &a);
+        ASSERT_STREQ(PUBLIC(j), "exited");
+        ASSERT_TRUE(!find(&a, JOB_ACTION_SPAWN));
+        ASSERT_EQ(j->timer_usec, USEC_INFINITY);
+        job_free(j);
+}
+
 TEST(oneshot_failure_and_timeout) {
         Job *j = make_job((const char *const[]) { "Type", "oneshot", "ExecStart", "/bin/false",
                                                   "TimeoutStartSec", "5s", NULL });
@@ -511,6 +524,7 @@ int main(void) {
         RUN(always_restarts_clean_exits);
         RUN(spawn_error);
         RUN(oneshot);
+        RUN(oneshot_without_command);
         RUN(oneshot_failure_and_timeout);
         RUN(start_pre_and_post);
         RUN(start_pre_failure);
