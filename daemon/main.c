@@ -220,9 +220,20 @@ static int resolve_options(ManagerOptions *o, DaemonConfig *dc) {
         if (!config || !dc->state_dir || !dc->log_dir || !dc->socket_path || !dc->http || !dc->plugin_dir)
                 return -ENOMEM;
 
+        _cleanup_free_ char *def_state = strdup(dc->state_dir), *def_log = strdup(dc->log_dir),
+                            *def_socket = strdup(dc->socket_path);
+        if (!def_state || !def_log || !def_socket)
+                return -ENOMEM;
         r = daemon_config_load(config, dc, &diag);
         if (r < 0)
                 log_error_errno(r, "Failed to read '%s', using defaults and the command line: %m", config);
+        /* An empty key in the file means "the default". */
+        if (!dc->state_dir)
+                dc->state_dir = TAKE_PTR(def_state);
+        if (!dc->log_dir)
+                dc->log_dir = TAKE_PTR(def_log);
+        if (!dc->socket_path)
+                dc->socket_path = TAKE_PTR(def_socket);
 
 #define TAKE_ARG(field, arg)                                    \
         if (arg) {                                              \
@@ -239,11 +250,6 @@ static int resolve_options(ManagerOptions *o, DaemonConfig *dc) {
         if (arg_job_dirs) {
                 strv_free(dc->job_dirs);
                 dc->job_dirs = TAKE_PTR(arg_job_dirs);
-        }
-        /* A path left unset by an empty key in the file falls back to the built-in default. */
-        if (!dc->state_dir || !dc->log_dir || !dc->socket_path) {
-                log_error("StateDir=, LogDir= and Socket= cannot be empty");
-                return -EINVAL;
         }
 
         *o = (ManagerOptions) {
