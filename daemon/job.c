@@ -202,10 +202,15 @@ static void push_timer(Job *j, JobActions *a, usec_t usec) {
         push(a, (JobAction) { .type = JOB_ACTION_TIMER, .usec = usec });
 }
 
+static usec_t add_saturating(usec_t now, usec_t d) {
+        return d >= USEC_INFINITY - now ? USEC_INFINITY : now + d;
+}
+
+/* Timeouts: 0 and infinity mean no limit. */
 static usec_t deadline(usec_t now, usec_t timeout) {
         if (timeout == USEC_INFINITY || timeout == 0)
                 return USEC_INFINITY;
-        return now + timeout;
+        return add_saturating(now, timeout);
 }
 
 static void set_result(Job *j, JobResult r) {
@@ -258,7 +263,9 @@ static void enter_start_main(Job *j, usec_t now, JobActions *a) {
         /* Spawn first, then change state: the state change is persisted with the new pid. */
         spawn(j, JOB_COMMAND_START, 0, true, a);
         if (t == SERVICE_SIMPLE) {
-                enter_running(j, now, a);
+                /* Up as soon as it is spawned; ExecStartPost= runs beside it. */
+                j->run_started = now;
+                enter_start_post(j, 0, now, a);
                 return;
         }
         job_set_state(j, JOB_START, now, a);
@@ -451,7 +458,7 @@ static void enter_stop_sigterm(Job *j, usec_t now, JobActions *a) {
         job_set_state(j, JOB_STOP_SIGTERM, now, a);
         kill_all(j, j->config->kill_signal, a);
         if (j->config->kill_signal != SIGKILL)
-                push(a, (JobAction) { .type = JOB_ACTION_KILL, .signal = SIGCONT, .who = KILL_WHO_ALL });
+                kill_all(j, SIGCONT, a); /* a stopped process must wake up to die */
         push_timer(j, a, deadline(now, j->config->timeout_stop_usec));
 }
 
@@ -499,7 +506,7 @@ static void enter_run_end(Job *j, usec_t now, JobActions *a) {
                         return;
                 }
                 job_set_state(j, JOB_AUTO_RESTART, now, a);
-                push_timer(j, a, now + job_restart_delay(j->config, MAX(j->n_failures, 1u)));
+                push_timer(j, a, add_saturating(now, job_restart_delay(j->config, MAX(j->n_failures, 1u))));
                 return;
         }
 

@@ -12,6 +12,9 @@
 #include "util/log.h"
 #include "util/strv.h"
 
+/* SPEC §2 fixes /etc/pmd whatever the install prefix is. */
+#define PMD_CONFDIR "/etc"
+
 static char *arg_config = NULL;
 static char **arg_job_dirs = NULL;
 static char *arg_state_dir = NULL;
@@ -39,7 +42,7 @@ static void help(void) {
                "  --boot                init of a VM: mount API file systems first\n"
                "  --log-level LEVEL     debug, info, notice, warning, err\n"
                "  --version, --help\n",
-               SYSCONFDIR);
+               PMD_CONFDIR);
 }
 
 static int set_string(char **s, const char *v) {
@@ -206,7 +209,7 @@ static int resolve_options(ManagerOptions *o, DaemonConfig *dc) {
                 } else if (asprintf(&dc->socket_path, "/run/user/%u/pmd/private", (unsigned) getuid()) < 0)
                         return -ENOMEM;
         } else {
-                if (asprintf(&config, "%s/pmd/pmd.conf", SYSCONFDIR) < 0 ||
+                if (asprintf(&config, "%s/pmd/pmd.conf", PMD_CONFDIR) < 0 ||
                     (arg_config && set_string(&config, arg_config) < 0))
                         return -ENOMEM;
                 if (strv_extend(&dc->job_dirs, "/etc/pmd/jobs") < 0 || strv_extend(&dc->job_dirs, "/run/pmd/jobs") < 0)
@@ -221,8 +224,9 @@ static int resolve_options(ManagerOptions *o, DaemonConfig *dc) {
                 return -ENOMEM;
 
         _cleanup_free_ char *def_state = strdup(dc->state_dir), *def_log = strdup(dc->log_dir),
-                            *def_socket = strdup(dc->socket_path);
-        if (!def_state || !def_log || !def_socket)
+                            *def_socket = strdup(dc->socket_path), *def_http = strdup(dc->http),
+                            *def_plugin = strdup(dc->plugin_dir);
+        if (!def_state || !def_log || !def_socket || !def_http || !def_plugin)
                 return -ENOMEM;
         r = daemon_config_load(config, dc, &diag);
         if (r < 0)
@@ -234,6 +238,10 @@ static int resolve_options(ManagerOptions *o, DaemonConfig *dc) {
                 dc->log_dir = TAKE_PTR(def_log);
         if (!dc->socket_path)
                 dc->socket_path = TAKE_PTR(def_socket);
+        if (!dc->http)
+                dc->http = TAKE_PTR(def_http);
+        if (!dc->plugin_dir)
+                dc->plugin_dir = TAKE_PTR(def_plugin);
 
 #define TAKE_ARG(field, arg)                                    \
         if (arg) {                                              \

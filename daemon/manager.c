@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -68,6 +69,7 @@ struct Manager {
         bool shutting_down;
         int exit_status;
         usec_t startup_realtime;
+        int lock_fd; /* flock on STATE_DIR/pmd.lock: one pmd per state directory */
 };
 
 static void manager_dispatch(Manager *m, Job *j, JobActions *a);
@@ -215,7 +217,25 @@ static int manager_add_job(Manager *m, JobConfig *c, Job **ret) {
 /* Settle things that depend on the config: the kill mode pmd can honour, a rejected file. */
 static void job_apply_config(Manager *m, Job *j) {
         JobConfig *c = j->config;
+        _cleanup_strv_free_ char **capped = NULL;
 
+        if (c->error)
+                return;
+        if (exec_check_rlimits(c, &capped) > 0)
+                STRV_FOREACH(w, capped)
+                        log_warning("%s: %s", j->name, *w);
+        if (c->runner)
+                log_warning("%s: Runner=%s: runner plugins are not supported yet, running ExecStart=", j->name,
+                            c->runner);
+        if (c->type == SERVICE_NOTIFY) {
+                log_warning("%s: Type=notify: readiness notification is not supported yet, treated as "
+                            "Type=simple", j->name);
+                c->type = SERVICE_SIMPLE;
+        }
+        if (c->watchdog_usec > 0) {
+                log_warning("%s: WatchdogSec=: heartbeats are not supported yet, ignoring", j->name);
+                c->watchdog_usec = 0;
+        }
         if (!c->kill_mode_set)
                 c->kill_mode = m->cgroup_root ? KILL_CONTROL_GROUP : KILL_PROCESS_GROUP;
         else if (c->kill_mode == KILL_CONTROL_GROUP && !m->cgroup_root) {
@@ -275,6 +295,9 @@ static bool pgid_alive(pid_t pgid) {
 static bool job_group_empty(Manager *m, Job *j) {
         JobRuntime *rt = job_runtime(j);
 
+        /* KillMode=process: what the main process leaves behind is not ours to wait for. */
+        if (j->config->kill_mode == KILL_PROCESS)
+                return true;
         if (rt->cgroup_fd >= 0)
                 return cgroup_job_populated(rt->cgroup_fd) == 0;
         return !pgid_alive(rt->main_pgid) && !pgid_alive(rt->control_pgid);
@@ -335,8 +358,8 @@ static int build_environment(Manager *m, Job *j, bool main, char ***ret) {
                         return log_warning_errno(r, "%s: Failed to read EnvironmentFile '%s': %m",
                                                  j->name, *f + optional);
         }
-        (void) snprintf(buf, sizeof(buf), "PMD_JOB=%s", j->name);
-        if (strlen(j->name) < 50 && strv_env_set(&env, buf) < 0)
+        _cleanup_free_ char *pmd_job = NULL;
+        if (asprintf(&pmd_job, "PMD_JOB=%s", j->name) < 0 || strv_env_set(&env, pmd_job) < 0)
                 return -ENOMEM;
         if (!main && j->main_pid > 0) {
                 (void) snprintf(buf, sizeof(buf), "MAINPID=%d", (int) j->main_pid);
@@ -1051,6 +1074,22 @@ static void enqueue_stop(Manager *m, Job *j) {
         queue_candidate(m, j);
 }
 
+/* A stop takes along every job that Requires= it, transitively, as systemd's does. A manual stop
+ * is rare: a scan of the table is fine here. */
+static void enqueue_stop_with_requirers(Manager *m, Job *j, unsigned depth) {
+        Job **l;
+        size_t n;
+
+        enqueue_stop(m, j);
+        if (depth > 64 || manager_list_jobs(m, &l, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if (strv_contains(l[i]->config->requires, j->name) && !job_runtime(l[i])->stop_queued &&
+                    (!job_is_inactive(l[i]) || l[i]->state == JOB_AUTO_RESTART))
+                        enqueue_stop_with_requirers(m, l[i], depth + 1);
+        free(l);
+}
+
 /* ---- the calls of the control faces ---- */
 
 void manager_audit(Manager *m, const char *actor, const char *action, const char *job, const char *outcome) {
@@ -1094,13 +1133,7 @@ int manager_stop_job(Manager *m, const char *name, const char *actor) {
         if (r < 0)
                 return r;
         manager_audit(m, actor, "stop", name, "ok");
-        enqueue_stop(m, j);
-        /* What Requires= this job stops with it. */
-        for (size_t i = 0; i < j->n_dependents; i++) {
-                Job *d = j->dependents[i];
-                if (strv_contains(d->config->requires, j->name))
-                        enqueue_stop(m, d);
-        }
+        enqueue_stop_with_requirers(m, j, 0);
         return 0;
 }
 
@@ -1378,7 +1411,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *ssi, voi
         } else if (sig == SIGHUP)
                 (void) manager_reload(m, "signal:SIGHUP");
         else if (sig == SIGRTMIN + 3 || sig == SIGRTMIN + 4 || sig == SIGRTMIN + 5)
-                (void) manager_shutdown(m, 0, signal_to_string(sig) ?: "signal");
+                (void) manager_shutdown(m, 0, sig == SIGRTMIN + 3 ? "signal:SIGRTMIN+3" :
+                                              sig == SIGRTMIN + 4 ? "signal:SIGRTMIN+4" : "signal:SIGRTMIN+5");
         return 0;
 }
 
@@ -1419,6 +1453,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (!m->options.state_dir || !m->options.log_dir || !m->jobs || !m->pids)
                 return -ENOMEM;
         m->startup_realtime = now_real();
+        m->lock_fd = -EBADF;
 
         r = sd_event_new(&m->event);
         if (r < 0)
@@ -1478,6 +1513,19 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "Failed to create the log directory '%s': %m", m->options.log_dir);
 
+        /* Two pmds on one state directory would supervise the same jobs twice. */
+        if (asprintf(&db, "%s/pmd.lock", m->options.state_dir) < 0)
+                return log_oom();
+        m->lock_fd = open(db, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (m->lock_fd < 0)
+                return log_error_errno(errno, "Failed to open '%s': %m", db);
+        if (flock(m->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno == EWOULDBLOCK)
+                        return log_error_errno(EBUSY, "Another pmd is running with the state directory '%s'",
+                                               m->options.state_dir);
+                return log_error_errno(errno, "Failed to lock '%s': %m", db);
+        }
+        free(db);
         if (asprintf(&db, "%s/registry.db", m->options.state_dir) < 0)
                 return log_oom();
         r = registry_open(db, now_real(), &m->registry, &abandoned);
@@ -1530,6 +1578,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->commit_source);
         sd_event_source_disable_unref(m->queue_source);
         registry_free(m->registry);
+        safe_close(m->lock_fd);
         cgroup_root_free(m->cgroup_root);
         hashmap_free(m->jobs);
         hashmap_free(m->pids);

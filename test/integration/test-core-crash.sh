@@ -35,4 +35,12 @@ wait_until 10 job_state_is long running
 [[ "$(sql "PRAGMA integrity_check")" == ok ]] || fail "integrity_check after restart"
 [[ "$(sql "SELECT count(*) FROM runs WHERE result='abandoned'")" -ge 1 ]] || fail "no abandoned runs"
 grep -q "did not stop cleanly" "$T/pmd.out" || fail "no message about the abandoned runs"
+
+# A second pmd on the same state directory refuses to start instead of supervising twice.
+rc=0
+timeout 10 "$PMD" --job-dir "$T/jobs" --state-dir "$T/state" --log-dir "$T/log" --socket "$T/pmd2.sock" \
+        --bus none --http off >"$T/second.out" 2>&1 || rc=$?
+[[ $rc != 0 && $rc != 124 ]] || fail "second pmd: exit $rc"
+grep -q "Another pmd is running" "$T/second.out" || fail "second pmd: $(cat "$T/second.out")"
+pid_alive "$PMD_PID" || fail "first pmd died"
 echo ok

@@ -345,8 +345,16 @@ TEST(start_pre_and_post) {
         spawned(j, &a, 11);
         a = (JobActions) {};
         job_on_exit(j, &ok, 2, &a);
-        ASSERT_EQ(j->state, JOB_RUNNING); /* simple: running at once ... */
-        spawned(j, &a, 12);
+        /* simple: the main process is up at once, ExecStartPost= runs beside it */
+        ASSERT_EQ(j->state, JOB_START_POST);
+        ASSERT_EQ(a.items[0].type, JOB_ACTION_SPAWN);
+        ASSERT_TRUE(a.items[0].main);
+        j->main_pid = 12;
+        ASSERT_TRUE(a.items[2].type == JOB_ACTION_SPAWN && !a.items[2].main);
+        j->control_pid = 13;
+        a = (JobActions) {};
+        job_on_exit(j, &ok, 3, &a);
+        ASSERT_EQ(j->state, JOB_RUNNING);
         ASSERT_EQ(j->main_pid, 12);
         job_free(j);
 }
