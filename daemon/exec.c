@@ -1,9 +1,15 @@
-/* Spawning job processes. exec_spawn() forks with clone3(CLONE_PIDFD) (fork() + pidfd_open() where
- * clone3 is refused), so the manager gets a pidfd it can watch and signal without pid-reuse races,
- * and never waits for the child. The child resets what it inherited from pmd (signal mask and
- * handlers, fds), joins the job's cgroup and session, applies rlimits, umask, user, groups and
- * working directory, and execs. The first step that fails is written as an ExecError to a CLOEXEC
- * pipe before _exit(127); a successful execve closes the pipe, so the manager reads either a report
+/* Spawning job processes. exec_spawn() works as posix_spawn() does: everything that may allocate or
+ * block (user and group lookups, the group list, the environment, the PATH candidates, the rlimits
+ * pmd can grant, /dev/null) is prepared in pmd first, then clone(CLONE_VM | CLONE_VFORK |
+ * CLONE_PIDFD) starts a child that shares pmd's memory, on a stack of its own, and makes only
+ * system calls: it resets what it inherited from pmd (signal handlers and mask, fds), joins the
+ * job's cgroup and session, applies rlimits, umask, groups, gid, uid and working directory, and
+ * execs. Sharing the memory spares pmd copying its page tables and the copy-on-write faults after
+ * every fork, which dominate starting many jobs. pmd waits until the child has exec'd or exited,
+ * then has the child's pidfd, which it can watch and signal without pid-reuse races (fork() +
+ * pidfd_open() where CLONE_PIDFD is unknown). The first step that fails is written as an ExecError
+ * to a CLOEXEC pipe before _exit(127) (a lookup that failed in pmd is reported by the child when it
+ * reaches that step); a successful execve closes the pipe, so the manager reads either a report
  * or EOF. Nothing here logs: the child has nowhere to log to, and the parent side only returns
  * errors and texts for the manager to log. */
 #include <errno.h>
@@ -11,12 +17,14 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,9 +39,6 @@
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
@@ -42,19 +47,6 @@
 #endif
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-/* The first fields of the kernel's struct clone_args (CLONE_ARGS_SIZE_VER0); spelled out here so
- * that <linux/sched.h> and glibc's <sched.h> need not meet. */
-struct pmd_clone_args {
-        uint64_t flags;
-        uint64_t pidfd;
-        uint64_t child_tid;
-        uint64_t parent_tid;
-        uint64_t exit_signal;
-        uint64_t stack;
-        uint64_t stack_size;
-        uint64_t tls;
-};
 
 static const char *const exec_stage_table[_EXEC_STAGE_MAX] = {
         [EXEC_STAGE_NONE] = "none",
@@ -112,7 +104,8 @@ int pidfd_kill(int pidfd, int sig) {
         return 0;
 }
 
-/* ---- rlimits: shared by the child (which applies) and exec_check_rlimits() (which warns) ---- */
+/* ---- rlimits: shared by exec_spawn() (which has the child apply them) and exec_check_rlimits()
+ * (which warns) ---- */
 
 static rlim_t read_nr_open(void) {
         char buf[32];
@@ -219,148 +212,7 @@ int exec_check_rlimits(const JobConfig *c, char ***ret_warnings) {
         return n;
 }
 
-/* ---- the child ---- */
-
-static void child_report(int fd, ExecStage stage, int error, int arg) {
-        ExecError e = {
-                .stage = stage,
-                .error = error > 0 ? error : EIO,
-                .arg = arg,
-        };
-        ssize_t n;
-
-        /* One write below PIPE_BUF is atomic; retry only on EINTR. */
-        do
-                n = write(fd, &e, sizeof(e));
-        while (n < 0 && errno == EINTR);
-}
-
-static int child_reset_signals(void) {
-        struct sigaction sa = { .sa_handler = SIG_DFL };
-        sigset_t none;
-
-        /* Handlers first, then the mask: a signal pending for pmd's signalfd must not run a
-         * handler that was meant for pmd. Numbers glibc reserves fail with EINVAL: ignored. */
-        sigemptyset(&sa.sa_mask);
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) sigaction(sig, &sa, NULL);
-
-        sigemptyset(&none);
-        if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
-                return -errno;
-        return 0;
-}
-
-static int child_join_cgroup(int cgroup_fd) {
-        static const char zero[] = "0";
-        int fd;
-
-        fd = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (write(fd, zero, strlen(zero)) < 0) {
-                int r = -errno;
-                safe_close(fd);
-                return r;
-        }
-        safe_close(fd);
-        return 0;
-}
-
-/* Move fd to a number >= 3 (CLOEXEC), so that dup2() onto 0/1/2 can neither clobber it nor be a
- * no-op that keeps a CLOEXEC flag. */
-static int fd_move_above_stdio(int fd) {
-        int nfd;
-
-        if (fd >= 3)
-                return fd;
-        nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (nfd < 0)
-                return -errno;
-        return nfd;
-}
-
-static void close_all_but(int keep) {
-        /* Everything from 3 up, except the error pipe (CLOEXEC: execve closes it). */
-        if (keep > 3)
-                (void) close_range(3, (unsigned) keep - 1, 0);
-        if (close_range((unsigned) keep + 1, ~0U, 0) < 0) {
-                struct rlimit rl;
-                rlim_t max = 65536;
-
-                if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur != RLIM_INFINITY)
-                        max = MIN(rl.rlim_cur, (rlim_t) 1 << 20);
-                for (rlim_t fd = (rlim_t) keep + 1; fd < max; fd++)
-                        (void) close((int) fd);
-        }
-}
-
-static int child_setup_fds(const ExecRequest *req, int *error_fd) {
-        int fds[3] = {
-                req->stdin_fd,
-                req->stdout_fd,
-                req->stderr_fd >= 0 ? req->stderr_fd : req->stdout_fd,
-        };
-        int null_fd = -EBADF, r;
-
-        r = fd_move_above_stdio(*error_fd);
-        if (r < 0)
-                return r;
-        *error_fd = r;
-
-        if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0) {
-                null_fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-                if (null_fd < 0)
-                        return -errno;
-                r = fd_move_above_stdio(null_fd);
-                if (r < 0)
-                        return r;
-                null_fd = r;
-        }
-
-        for (int i = 0; i < 3; i++) {
-                int old = fds[i];
-
-                if (old < 0) {
-                        fds[i] = null_fd;
-                        continue;
-                }
-                if (old >= 3)
-                        continue;
-                r = fd_move_above_stdio(old);
-                if (r < 0)
-                        return r;
-                for (int j = i; j < 3; j++)
-                        if (fds[j] == old)
-                                fds[j] = r;
-        }
-
-        for (int i = 0; i < 3; i++)
-                if (dup2(fds[i], i) < 0)
-                        return -errno;
-
-        close_all_but(*error_fd);
-        return 0;
-}
-
-static int child_rlimits(const JobConfig *c, int *ret_resource) {
-        for (int i = 0; i < RLIM_NLIMITS; i++) {
-                struct rlimit granted;
-                int r;
-
-                if (!c->rlimits[i].set)
-                        continue;
-                r = rlimit_grantable(i, &c->rlimits[i].rlim, &granted);
-                if (r >= 0 && setrlimit(i, &granted) < 0)
-                        r = -errno;
-                if (r < 0) {
-                        *ret_resource = i;
-                        return r;
-                }
-        }
-        return 0;
-}
+/* ---- user and group lookups (parent side) ---- */
 
 static bool parse_id(const char *s, unsigned *ret) {
         unsigned long v;
@@ -471,22 +323,138 @@ static const char *own_home(UserCreds *creds) {
         return "/";
 }
 
-typedef struct ChildFailure {
-        ExecStage stage;
-        int arg;
-} ChildFailure;
+/* ---- the parent: everything the child will do, decided before the clone ----
+ *
+ * The child shares pmd's memory until it execs (see exec_spawn()), so whatever may allocate, lock,
+ * block or talk to NSS daemons happens here: user and group lookups, the group list, the
+ * environment, the PATH candidates, the rlimits pmd can grant, /dev/null. */
 
-#define FAIL(f, s, a, r)                    \
-        ({                                  \
-                (f)->stage = (s);           \
-                (f)->arg = (a);             \
-                (r);                        \
-        })
+typedef struct ExecPlan {
+        const ExecRequest *req;
+        int error_fd;                   /* write end of the error pipe */
+        int null_fd;                    /* /dev/null for a missing stdio fd, or -EBADF */
+        struct sigaction default_action;
+        sigset_t empty_mask;
 
-/* User=, Group=, SupplementaryGroups=: initgroups (plus the extra groups), setgid, setuid. A
- * privileged pmd always sets the group list; an unprivileged one only attempts what changes
- * something, so User= naming pmd's own user works without privileges. */
-static int child_credentials(const ExecRequest *req, UserCreds *creds, bool *ret_have_user, ChildFailure *f) {
+        /* The first failure met while preparing (unknown user, ENOMEM …). Preparing stops there,
+         * and the child reports it when it reaches that step, so the manager sees the same report,
+         * after the same earlier steps, as when the child made the lookups itself. */
+        ExecStage fail_stage;
+        int fail_error;                 /* positive errno */
+        int fail_arg;
+
+        struct rlimit rlimits[RLIM_NLIMITS];
+        bool rlimit_set[RLIM_NLIMITS];
+        bool set_umask;
+        mode_t umask;
+
+        bool set_groups;
+        gid_t *groups;
+        size_t n_groups;
+        bool set_gid;
+        gid_t gid;
+        bool set_uid;
+        uid_t uid;
+
+        const char *wd;                 /* chdir() there; NULL: stay */
+        const char *wd_fallback;        /* … or there when that fails; NULL: none */
+        bool wd_optional;               /* a failing chdir() is no error ('-') */
+
+        char *const *argv;
+        char *const *envp;
+        const char *const *candidates;  /* execve() each in turn */
+        bool path_search;               /* candidates come from PATH: go on after ENOENT & co */
+
+        /* Owned, freed by plan_done() once the child has exec'd or exited. */
+        UserCreds creds, own;
+        char **env;
+        char **path_candidates;
+        char *fallback_argv[2];
+        char *empty_env[1];
+        const char *single[2];
+} ExecPlan;
+
+static void plan_done(ExecPlan *p) {
+        free(p->creds.buf);
+        free(p->own.buf);
+        free(p->groups);
+        strv_free(p->env);
+        strv_free(p->path_candidates);
+        p->null_fd = safe_close(p->null_fd);
+}
+
+static int plan_fail(ExecPlan *p, ExecStage stage, int arg, int r) {
+        assert(r < 0);
+        p->fail_stage = stage;
+        p->fail_error = -r;
+        p->fail_arg = arg;
+        return r;
+}
+
+static int plan_fds(ExecPlan *p) {
+        const ExecRequest *req = p->req;
+
+        /* A missing stderr is stdout's copy: only stdin and stdout need /dev/null. */
+        if (req->stdin_fd >= 0 && req->stdout_fd >= 0)
+                return 0;
+        p->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (p->null_fd < 0)
+                return plan_fail(p, EXEC_STAGE_FDS, 0, -errno);
+        return 0;
+}
+
+static int plan_rlimits(ExecPlan *p) {
+        const JobConfig *c = p->req->config;
+
+        for (int i = 0; i < RLIM_NLIMITS; i++) {
+                int r;
+
+                if (!c->rlimits[i].set)
+                        continue;
+                r = rlimit_grantable(i, &c->rlimits[i].rlim, &p->rlimits[i]);
+                if (r < 0)
+                        return plan_fail(p, EXEC_STAGE_RLIMITS, i, r);
+                p->rlimit_set[i] = true;
+        }
+        return 0;
+}
+
+/* The groups initgroups(name, gid) would set (SPEC: User= drops privileges with initgroups): the
+ * child cannot consult the group database, so it gets the list and calls setgroups(). Capped at
+ * max, as initgroups() caps it. */
+static int user_group_list(const char *name, gid_t gid, size_t extra, size_t max, gid_t **ret, size_t *ret_n) {
+        _cleanup_free_ gid_t *list = NULL;
+        int n = 64;
+
+        for (;;) {
+                gid_t *l = realloc(list, ((size_t) n + extra) * sizeof(gid_t));
+                int want = n;
+
+                if (!l)
+                        return -ENOMEM;
+                list = l;
+                if (getgrouplist(name, gid, list, &want) >= 0) {
+                        n = want;
+                        break;
+                }
+                /* Too small: want is the size needed (glibc); grow at least twofold anyway. */
+                if ((size_t) n >= max) {
+                        n = (int) max;
+                        break;
+                }
+                n = (int) MIN((size_t) MAX(want, 2 * n), max);
+        }
+
+        *ret_n = (size_t) MIN((size_t) n, max);
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+/* User=, Group=, SupplementaryGroups=: the group list, gid and uid to set. A privileged pmd always
+ * sets the group list; an unprivileged one only attempts what changes something, so User= naming
+ * pmd's own user works without privileges. */
+static int plan_credentials(ExecPlan *p, bool *ret_have_user) {
+        const ExecRequest *req = p->req;
         const JobConfig *c = req->config;
         bool want_user, want_group, privileged;
         size_t n_supp;
@@ -504,92 +472,75 @@ static int child_credentials(const ExecRequest *req, UserCreds *creds, bool *ret
                 return 0;
 
         if (want_user) {
-                r = lookup_user(c->user, creds);
+                r = lookup_user(c->user, &p->creds);
                 if (r < 0)
-                        return FAIL(f, EXEC_STAGE_USER, 0, r);
+                        return plan_fail(p, EXEC_STAGE_USER, 0, r);
                 *ret_have_user = true;
         }
 
         if (!isempty(c->group)) {
                 r = lookup_group(c->group, &gid);
                 if (r < 0)
-                        return FAIL(f, EXEC_STAGE_GROUP, 0, r);
+                        return plan_fail(p, EXEC_STAGE_GROUP, 0, r);
         } else
-                gid = want_user ? creds->gid : getgid();
+                gid = want_user ? p->creds.gid : getgid();
 
         privileged = geteuid() == 0;
 
         if (privileged || n_supp > 0) {
-                _cleanup_free_ gid_t *list = NULL;
                 long max = sysconf(_SC_NGROUPS_MAX);
-                int n = 0;
+                size_t n = 0;
 
                 if (max <= 0)
                         max = 65536;
-                list = calloc((size_t) max, sizeof(gid_t));
-                if (!list)
-                        return FAIL(f, EXEC_STAGE_GROUPS, 0, -ENOMEM);
-
-                if (want_user && creds->found) {
-                        /* The user's groups from the group database, as SPEC asks. */
-                        if (initgroups(creds->name, gid) < 0)
-                                return FAIL(f, EXEC_STAGE_GROUPS, 0, -errno);
-                        n = getgroups((int) max, list);
-                        if (n < 0)
-                                return FAIL(f, EXEC_STAGE_GROUPS, 0, -errno);
+                if (want_user && p->creds.found) {
+                        r = user_group_list(p->creds.name, gid, n_supp, (size_t) max, &p->groups, &n);
+                        if (r < 0)
+                                return plan_fail(p, EXEC_STAGE_GROUPS, 0, r);
+                } else if (n_supp > 0) {
+                        /* No passwd entry to take the list from: only the extra groups, dropping
+                         * pmd's own. */
+                        p->groups = calloc(n_supp, sizeof(gid_t));
+                        if (!p->groups)
+                                return plan_fail(p, EXEC_STAGE_GROUPS, 0, -ENOMEM);
                 }
                 for (size_t i = 0; i < n_supp; i++) {
                         gid_t g;
 
                         r = lookup_group(c->supplementary_groups[i], &g);
                         if (r < 0)
-                                return FAIL(f, EXEC_STAGE_GROUP, (int) i + 1, r);
-                        if (n >= max)
-                                return FAIL(f, EXEC_STAGE_GROUPS, 0, -E2BIG);
-                        list[n++] = g;
+                                return plan_fail(p, EXEC_STAGE_GROUP, (int) i + 1, r);
+                        if (n >= (size_t) max)
+                                return plan_fail(p, EXEC_STAGE_GROUPS, 0, -E2BIG);
+                        p->groups[n++] = g;
                 }
-                /* initgroups() has set the list already unless there is more to add, or no
-                 * passwd entry to take it from (then: only the extra groups, dropping pmd's). */
-                if (n_supp > 0 || !(want_user && creds->found))
-                        if (setgroups((size_t) n, list) < 0)
-                                return FAIL(f, EXEC_STAGE_GROUPS, 0, -errno);
+                p->set_groups = true;
+                p->n_groups = n;
         }
 
-        if (privileged || gid != getgid() || gid != getegid())
-                if (setresgid(gid, gid, gid) < 0)
-                        return FAIL(f, EXEC_STAGE_SETGID, 0, -errno);
-
-        if (want_user && (creds->uid != getuid() || creds->uid != geteuid()))
-                if (setresuid(creds->uid, creds->uid, creds->uid) < 0)
-                        return FAIL(f, EXEC_STAGE_SETUID, 0, -errno);
-
+        p->gid = gid;
+        p->set_gid = privileged || gid != getgid() || gid != getegid();
+        p->uid = p->creds.uid;
+        p->set_uid = want_user && (p->creds.uid != getuid() || p->creds.uid != geteuid());
         return 0;
 }
 
-static int child_chdir(const ExecRequest *req, const UserCreds *creds, bool have_user) {
-        const JobConfig *c = req->config;
-        UserCreds own = {};
-        const char *wd;
-        int r = 0;
+static void plan_working_directory(ExecPlan *p, bool have_user) {
+        const JobConfig *c = p->req->config;
 
         if (!c)
-                return 0;
-
+                return;
         if (c->working_directory_home) {
-                wd = have_user ? creds->home : own_home(&own);
-                if (chdir(wd) < 0 && !c->working_directory_optional)
-                        r = -errno;
-                free(own.buf);
-                return r;
+                p->wd = have_user ? p->creds.home : own_home(&p->own);
+                p->wd_optional = c->working_directory_optional;
+        } else if (c->working_directory) {
+                p->wd = c->working_directory;
+                p->wd_optional = c->working_directory_optional;
+        } else if (have_user) {
+                /* A home that does not exist (nobody's /nonexistent) is no error: "/" then. */
+                p->wd = p->creds.home;
+                p->wd_fallback = "/";
         }
-        if (c->working_directory) {
-                if (chdir(c->working_directory) < 0 && !c->working_directory_optional)
-                        return -errno;
-                return 0;
-        }
-        if (have_user && chdir(creds->home) < 0 && chdir("/") < 0)
-                return -errno;
-        return 0;
 }
 
 static int env_add_default(char ***env, const char *key, const char *value) {
@@ -602,29 +553,259 @@ static int env_add_default(char ***env, const char *key, const char *value) {
         return strv_consume(env, TAKE_PTR(s));
 }
 
-static int child_exec(const char *path, char *const *argv, char *const *envp) {
-        const char *search, *p;
-        bool seen_eacces = false;
+static int plan_environment(ExecPlan *p, bool have_user) {
+        p->envp = p->req->envp ?: p->empty_env;
+        if (!have_user)
+                return 0;
+
+        p->env = strv_copy(p->envp);
+        if (!p->env ||
+            env_add_default(&p->env, "HOME", p->creds.home) < 0 ||
+            env_add_default(&p->env, "USER", p->creds.name) < 0 ||
+            env_add_default(&p->env, "LOGNAME", p->creds.name) < 0 ||
+            env_add_default(&p->env, "SHELL", p->creds.shell) < 0)
+                return plan_fail(p, EXEC_STAGE_USER, 0, -ENOMEM);
+        p->envp = p->env;
+        return 0;
+}
+
+/* The PATH lookup as execvp() does it: each candidate in turn. Only execve() in the child tells
+ * what works: it runs with the job's credentials and working directory (an empty element means the
+ * current directory, the child's), so the list is made here and tried there. */
+static int plan_executable(ExecPlan *p) {
+        const char *path = p->req->path, *search;
 
         if (strchr(path, '/')) {
-                execve(path, argv, envp);
-                return -errno;
+                p->single[0] = path;
+                p->candidates = p->single;
+                return 0;
         }
         if (isempty(path))
-                return -ENOENT;
+                return plan_fail(p, EXEC_STAGE_EXEC, 0, -ENOENT);
 
-        search = strv_env_get(envp, "PATH");
+        search = strv_env_get(p->envp, "PATH");
         if (!search)
                 search = DEFAULT_PATH;
 
-        for (p = search;; ) {
-                size_t len = strcspn(p, ":");
-                _cleanup_free_ char *candidate = NULL;
+        for (const char *s = search;;) {
+                size_t len = strcspn(s, ":");
+                char *candidate;
 
-                /* An empty element means the current directory, as in execvp(). */
-                if (asprintf(&candidate, "%.*s%s%s", (int) len, p, len > 0 ? "/" : "", path) < 0)
-                        return -ENOMEM;
-                execve(candidate, argv, envp);
+                if (asprintf(&candidate, "%.*s%s%s", (int) len, s, len > 0 ? "/" : "", path) < 0 ||
+                    strv_consume(&p->path_candidates, candidate) < 0)
+                        return plan_fail(p, EXEC_STAGE_EXEC, 0, -ENOMEM);
+                if (!s[len])
+                        break;
+                s += len + 1;
+        }
+        p->candidates = (const char *const *) p->path_candidates;
+        p->path_search = true;
+        return 0;
+}
+
+/* In the order the child takes the steps: the first failure ends the preparation. */
+static void plan_prepare(ExecPlan *p) {
+        const JobConfig *c = p->req->config;
+        bool have_user = false;
+
+        p->default_action.sa_handler = SIG_DFL;
+        sigemptyset(&p->default_action.sa_mask);
+        sigemptyset(&p->empty_mask);
+        p->fallback_argv[0] = (char *) p->req->path;
+        p->argv = p->req->argv ?: p->fallback_argv;
+
+        if (plan_fds(p) < 0)
+                return;
+        if (c) {
+                if (plan_rlimits(p) < 0)
+                        return;
+                p->set_umask = true;
+                p->umask = c->umask & 07777;
+        }
+        if (plan_credentials(p, &have_user) < 0)
+                return;
+        plan_working_directory(p, have_user);
+        if (plan_environment(p, have_user) < 0)
+                return;
+        (void) plan_executable(p);
+}
+
+/* ---- the child ----
+ *
+ * Runs in pmd's memory, on a stack of its own, while pmd waits: only system calls, no malloc, no
+ * stdio, no locks, writing no shared memory but errno (pmd's, harmless: pmd is suspended). The
+ * set*id() calls go to the kernel directly: glibc's wrappers would, were pmd multi-threaded, signal
+ * pmd's threads to change their ids too. Not instrumented by the sanitizers: ASan's bookkeeping
+ * (shadow writes, stack unpoisoning at noreturn calls) would think the child's stack is pmd's
+ * thread's; what the child does reach of ASan (the write() and sigaction() interceptors) only
+ * reads. */
+
+#define _child_ __attribute__((no_sanitize("address", "undefined")))
+
+#if defined(SYS_setresuid32)
+/* 32-bit x86 and others whose plain calls take 16-bit ids. */
+#define CHILD_SYS_setgroups SYS_setgroups32
+#define CHILD_SYS_setresgid SYS_setresgid32
+#define CHILD_SYS_setresuid SYS_setresuid32
+#else
+#define CHILD_SYS_setgroups SYS_setgroups
+#define CHILD_SYS_setresgid SYS_setresgid
+#define CHILD_SYS_setresuid SYS_setresuid
+#endif
+
+typedef struct ChildFailure {
+        ExecStage stage;
+        int arg;
+} ChildFailure;
+
+#define FAIL(f, s, a, r)                    \
+        ({                                  \
+                (f)->stage = (s);           \
+                (f)->arg = (a);             \
+                (r);                        \
+        })
+
+/* The failure the parent met preparing, now that the child has got as far as its step. */
+#define FAIL_PLANNED(f, p) FAIL(f, (p)->fail_stage, (p)->fail_arg, -(p)->fail_error)
+
+static _child_ void child_report(int fd, ExecStage stage, int error, int arg) {
+        ExecError e = {
+                .stage = stage,
+                .error = error > 0 ? error : EIO,
+                .arg = arg,
+        };
+        ssize_t n;
+
+        /* One write below PIPE_BUF is atomic; retry only on EINTR. */
+        do
+                n = write(fd, &e, sizeof(e));
+        while (n < 0 && errno == EINTR);
+}
+
+static _child_ int child_reset_signals(const ExecPlan *p) {
+        /* Handlers first, then the mask: a signal pending for pmd's signalfd must not run a
+         * handler that was meant for pmd (on the child's stack, in pmd's memory). Numbers glibc
+         * reserves fail with EINVAL: ignored. */
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) sigaction(sig, &p->default_action, NULL);
+
+        if (sigprocmask(SIG_SETMASK, &p->empty_mask, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+static _child_ int child_join_cgroup(int cgroup_fd) {
+        int fd, r = 0;
+
+        fd = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, "0", 1) < 0)
+                r = -errno;
+        (void) close(fd);
+        return r;
+}
+
+/* Move fd to a number >= 3 (CLOEXEC), so that dup2() onto 0/1/2 can neither clobber it nor be a
+ * no-op that keeps a CLOEXEC flag. */
+static _child_ int fd_move_above_stdio(int fd) {
+        int nfd;
+
+        if (fd >= 3)
+                return fd;
+        nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (nfd < 0)
+                return -errno;
+        return nfd;
+}
+
+static _child_ void close_all_but(int keep) {
+        /* Everything from 3 up, except the error pipe (CLOEXEC: execve closes it). */
+        if (keep > 3)
+                (void) close_range(3, (unsigned) keep - 1, 0);
+        if (close_range((unsigned) keep + 1, ~0U, 0) < 0) {
+                struct rlimit rl;
+                rlim_t max = 65536;
+
+                if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur != RLIM_INFINITY)
+                        max = MIN(rl.rlim_cur, (rlim_t) 1 << 20);
+                for (rlim_t fd = (rlim_t) keep + 1; fd < max; fd++)
+                        (void) close((int) fd);
+        }
+}
+
+static _child_ int child_setup_fds(const ExecPlan *p, int *error_fd) {
+        const ExecRequest *req = p->req;
+        int fds[3] = {
+                req->stdin_fd,
+                req->stdout_fd,
+                req->stderr_fd >= 0 ? req->stderr_fd : req->stdout_fd,
+        };
+        int null_fd = p->null_fd, r;
+
+        r = fd_move_above_stdio(*error_fd);
+        if (r < 0)
+                return r;
+        *error_fd = r;
+
+        if (null_fd >= 0) {
+                r = fd_move_above_stdio(null_fd);
+                if (r < 0)
+                        return r;
+                null_fd = r;
+        }
+
+        for (int i = 0; i < 3; i++) {
+                int old = fds[i];
+
+                if (old < 0) {
+                        fds[i] = null_fd;
+                        continue;
+                }
+                if (old >= 3)
+                        continue;
+                r = fd_move_above_stdio(old);
+                if (r < 0)
+                        return r;
+                for (int j = i; j < 3; j++)
+                        if (fds[j] == old)
+                                fds[j] = r;
+        }
+
+        for (int i = 0; i < 3; i++)
+                if (dup2(fds[i], i) < 0)
+                        return -errno;
+
+        close_all_but(*error_fd);
+        return 0;
+}
+
+static _child_ int child_credentials(const ExecPlan *p, ChildFailure *f) {
+        if (p->set_groups && syscall(CHILD_SYS_setgroups, p->n_groups, p->groups) < 0)
+                return FAIL(f, EXEC_STAGE_GROUPS, 0, -errno);
+        if (p->set_gid && syscall(CHILD_SYS_setresgid, p->gid, p->gid, p->gid) < 0)
+                return FAIL(f, EXEC_STAGE_SETGID, 0, -errno);
+        if (p->set_uid && syscall(CHILD_SYS_setresuid, p->uid, p->uid, p->uid) < 0)
+                return FAIL(f, EXEC_STAGE_SETUID, 0, -errno);
+        return 0;
+}
+
+static _child_ int child_chdir(const ExecPlan *p) {
+        if (!p->wd || chdir(p->wd) >= 0)
+                return 0;
+        if (p->wd_fallback)
+                return chdir(p->wd_fallback) < 0 ? -errno : 0;
+        return p->wd_optional ? 0 : -errno;
+}
+
+static _child_ int child_exec(const ExecPlan *p) {
+        bool seen_eacces = false;
+
+        for (size_t i = 0; p->candidates[i]; i++) {
+                execve(p->candidates[i], p->argv, p->envp);
+                if (!p->path_search)
+                        return -errno;
                 switch (errno) {
                 case EACCES:
                         seen_eacces = true;
@@ -640,24 +821,15 @@ static int child_exec(const char *path, char *const *argv, char *const *envp) {
                 default:
                         return -errno;
                 }
-                if (!p[len])
-                        break;
-                p += len + 1;
         }
         return seen_eacces ? -EACCES : -ENOENT;
 }
 
-static int child_run(const ExecRequest *req, int *error_fd, ChildFailure *f) {
-        const JobConfig *c = req->config;
-        _cleanup_strv_free_ char **env = NULL;
-        char *const *envp = req->envp;
-        char *fallback_argv[2] = { (char *) req->path, NULL };
-        char *empty_env[1] = { NULL };
-        UserCreds creds = {};
-        bool have_user = false;
+static _child_ int child_run(const ExecPlan *p, int *error_fd, ChildFailure *f) {
+        const ExecRequest *req = p->req;
         int r;
 
-        r = child_reset_signals();
+        r = child_reset_signals(p);
         if (r < 0)
                 return FAIL(f, EXEC_STAGE_SIGNALS, 0, r);
 
@@ -674,81 +846,105 @@ static int child_run(const ExecRequest *req, int *error_fd, ChildFailure *f) {
         if (r < 0)
                 return FAIL(f, EXEC_STAGE_PROCESS_GROUP, 0, r);
 
-        r = child_setup_fds(req, error_fd);
+        if (p->fail_stage == EXEC_STAGE_FDS)
+                return FAIL_PLANNED(f, p);
+        r = child_setup_fds(p, error_fd);
         if (r < 0)
                 return FAIL(f, EXEC_STAGE_FDS, 0, r);
 
-        if (c) {
-                int resource = 0;
+        if (p->fail_stage == EXEC_STAGE_RLIMITS)
+                return FAIL_PLANNED(f, p);
+        for (int i = 0; i < RLIM_NLIMITS; i++)
+                if (p->rlimit_set[i] && setrlimit(i, &p->rlimits[i]) < 0)
+                        return FAIL(f, EXEC_STAGE_RLIMITS, i, -errno);
 
-                r = child_rlimits(c, &resource);
-                if (r < 0)
-                        return FAIL(f, EXEC_STAGE_RLIMITS, resource, r);
+        if (p->set_umask)
+                (void) umask(p->umask);
 
-                (void) umask(c->umask & 07777);
-        }
-
-        r = child_credentials(req, &creds, &have_user, f);
+        if (p->fail_stage == EXEC_STAGE_USER || p->fail_stage == EXEC_STAGE_GROUP ||
+            p->fail_stage == EXEC_STAGE_GROUPS)
+                return FAIL_PLANNED(f, p);
+        r = child_credentials(p, f);
         if (r < 0)
                 return r;
 
-        r = child_chdir(req, &creds, have_user);
+        r = child_chdir(p);
         if (r < 0)
                 return FAIL(f, EXEC_STAGE_CHDIR, 0, r);
 
-        if (!envp)
-                envp = empty_env;
-        if (have_user) {
-                env = strv_copy(envp);
-                if (!env)
-                        return FAIL(f, EXEC_STAGE_USER, 0, -ENOMEM);
-                if (env_add_default(&env, "HOME", creds.home) < 0 ||
-                    env_add_default(&env, "USER", creds.name) < 0 ||
-                    env_add_default(&env, "LOGNAME", creds.name) < 0 ||
-                    env_add_default(&env, "SHELL", creds.shell) < 0)
-                        return FAIL(f, EXEC_STAGE_USER, 0, -ENOMEM);
-                envp = env;
-        }
-
-        r = child_exec(req->path, req->argv ?: fallback_argv, envp);
-        free(creds.buf);
-        return FAIL(f, EXEC_STAGE_EXEC, 0, r);
+        if (p->fail_stage == EXEC_STAGE_EXEC)
+                return FAIL_PLANNED(f, p);
+        return FAIL(f, EXEC_STAGE_EXEC, 0, child_exec(p));
 }
 
-static _noreturn_ void child_main(const ExecRequest *req, int error_fd) {
+static _child_ _noreturn_ void child_main(const ExecPlan *p) {
         ChildFailure f = { .stage = EXEC_STAGE_NONE };
-        int r;
+        int error_fd = p->error_fd, r;
 
-        r = child_run(req, &error_fd, &f);
+        r = child_run(p, &error_fd, &f);
         child_report(error_fd, f.stage, -r, f.arg);
         _exit(127);
 }
 
+static _child_ int child_entry(void *userdata) {
+        child_main(userdata);
+}
+
 /* ---- the parent ---- */
 
-static pid_t clone_with_pidfd(int *ret_pidfd) {
-        struct pmd_clone_args args = {
-                .flags = CLONE_PIDFD,
-                .exit_signal = SIGCHLD,
-        };
-        int pidfd = -1;
-        long pid;
+/* 256 KiB is far more than the child's few frames and libc's system call wrappers (also under
+ * ASan) need; a PROT_NONE page below makes an overflow fault instead of writing into whatever is
+ * mapped there. Made once and kept: the child only runs while pmd waits in clone(), so one stack
+ * serves every spawn. */
+#define CHILD_STACK_SIZE (256U * 1024U)
 
-        args.pidfd = (uint64_t) (uintptr_t) &pidfd;
-        pid = syscall(SYS_clone3, &args, sizeof(args));
+static void *child_stack_top(void) {
+        static uint8_t *top = NULL;
+        size_t page;
+        uint8_t *base;
+
+        if (top)
+                return top;
+
+        page = (size_t) sysconf(_SC_PAGESIZE);
+        base = mmap(NULL, page + CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+        if (base == MAP_FAILED)
+                return NULL;
+        if (mprotect(base, page, PROT_NONE) < 0) {
+                (void) munmap(base, page + CHILD_STACK_SIZE);
+                return NULL;
+        }
+        top = base + page + CHILD_STACK_SIZE;
+        return top;
+}
+
+/* vfork-style: the child shares pmd's memory (CLONE_VM), so no page tables are copied and no
+ * copy-on-write faults follow in pmd, whose heap (SQLite's page cache …) is large; pmd is
+ * suspended (CLONE_VFORK) until the child has exec'd or exited. */
+static pid_t clone_vm(ExecPlan *p, int *ret_pidfd) {
+        void *stack = child_stack_top();
+        int pidfd = -EBADF;
+        pid_t pid;
+
+        if (!stack)
+                return -ENOMEM;
+        pid = clone(child_entry, stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, p, &pidfd, NULL, NULL);
         if (pid < 0)
                 return -errno;
-        if (pid == 0) {
-                *ret_pidfd = -1;
-                return 0;
-        }
         *ret_pidfd = pidfd;
-        return (pid_t) pid;
+        return pid;
 }
 
 int exec_spawn(const ExecRequest *req, ExecChild *ret) {
         _cleanup_close_ int read_fd = -EBADF, write_fd = -EBADF, pidfd = -EBADF;
-        int pipefd[2];
+        _cleanup_(plan_done) ExecPlan plan = {
+                .req = req,
+                .null_fd = -EBADF,
+                .fail_stage = EXEC_STAGE_NONE,
+        };
+        sigset_t all, saved;
+        int pipefd[2], r;
         pid_t pid;
 
         assert(req);
@@ -762,30 +958,43 @@ int exec_spawn(const ExecRequest *req, ExecChild *ret) {
         if (fcntl(read_fd, F_SETFL, O_NONBLOCK) < 0)
                 return -errno;
 
-        pid = clone_with_pidfd(&pidfd);
-        if (pid == -ENOSYS || pid == -EPERM) {
-                /* No clone3 (old kernel, or a seccomp filter refusing it): fork, then open a pidfd.
-                 * No reaping happens in between: pmd is single-threaded. */
+        plan.error_fd = write_fd;
+        plan_prepare(&plan);
+
+        /* Every signal blocked across the clone, as the child starts with pmd's handlers: none
+         * may run before it has reset them (pmd has all it handles blocked for its signalfd
+         * anyway; this covers the rest). */
+        sigfillset(&all);
+        if (sigprocmask(SIG_SETMASK, &all, &saved) < 0)
+                return -errno;
+
+        pid = clone_vm(&plan, &pidfd);
+        if (pid == -EINVAL || pid == -ENOSYS) {
+                /* No CLONE_PIDFD (before Linux 5.2): fork, then open a pidfd. No reaping happens
+                 * in between: pmd is single-threaded. */
                 pid = fork();
+                if (pid == 0)
+                        child_main(&plan);
                 if (pid < 0)
-                        return -errno;
-                if (pid > 0) {
+                        pid = -errno;
+                else {
                         pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
                         if (pidfd < 0) {
-                                int r = -errno;
+                                r = -errno;
                                 (void) kill(pid, SIGKILL);
                                 (void) waitpid(pid, NULL, 0);
-                                return r;
+                                pid = r;
                         }
                 }
-        } else if (pid < 0)
-                return pid;
-
-        if (pid == 0) {
-                safe_close(read_fd);
-                child_main(req, write_fd);
         }
 
+        r = pid < 0 ? pid : 0;
+        (void) sigprocmask(SIG_SETMASK, &saved, NULL);
+        if (r < 0)
+                return r;
+
+        /* The child has exec'd or exited: a failure report, if any, is in the pipe already, and
+         * stays there for the manager to read as before. */
         *ret = (ExecChild) {
                 .pid = pid,
                 .pidfd = TAKE_FD(pidfd),
