@@ -221,7 +221,7 @@ static int read_keyed_at(int dir_fd, const char *name, const char *key, uint64_t
         return -ENODATA;
 }
 
-int cgroup_root_open(CGroupRoot **ret) {
+int cgroup_root_open(const char *instance, CGroupRoot **ret) {
         _cleanup_free_ char *own = NULL, *mountpoint = NULL, *mount_root = NULL, *own_dir = NULL;
         _cleanup_free_ char *probe = NULL;
         _cleanup_close_ int own_fd = -EBADF, jobs_fd = -EBADF;
@@ -229,7 +229,15 @@ int cgroup_root_open(CGroupRoot **ret) {
         const char *rel;
         int r;
 
+        _cleanup_free_ char *jobs_dir = NULL;
+
         assert(ret);
+        assert(instance && !strchr(instance, '/'));
+
+        /* One group per pmd instance: two pmds in one cgroup must never share (and so kill) the
+         * groups of jobs that happen to have the same name. */
+        if (asprintf(&jobs_dir, "%s-%s", CGROUP_JOBS_DIR, instance) < 0)
+                return -ENOMEM;
 
         r = own_cgroup_path(&own);
         if (r < 0)
@@ -257,9 +265,9 @@ int cgroup_root_open(CGroupRoot **ret) {
         if (r < 0)
                 return errno_to_access(r);
 
-        if (mkdirat(own_fd, CGROUP_JOBS_DIR, 0755) < 0 && errno != EEXIST)
+        if (mkdirat(own_fd, jobs_dir, 0755) < 0 && errno != EEXIST)
                 return errno_to_access(-errno);
-        jobs_fd = openat(own_fd, CGROUP_JOBS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        jobs_fd = openat(own_fd, jobs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (jobs_fd < 0)
                 return -errno;
 
@@ -284,7 +292,7 @@ int cgroup_root_open(CGroupRoot **ret) {
         root = calloc(1, sizeof(*root));
         if (!root)
                 return -ENOMEM;
-        if (asprintf(&root->path, "%s/%s", streq(own_dir, "/") ? "" : own_dir, CGROUP_JOBS_DIR) < 0) {
+        if (asprintf(&root->path, "%s/%s", streq(own_dir, "/") ? "" : own_dir, jobs_dir) < 0) {
                 free(root);
                 return -ENOMEM;
         }

@@ -684,11 +684,19 @@ static _child_ void child_report(int fd, ExecStage stage, int error, int arg) {
 
 static _child_ int child_reset_signals(const ExecPlan *p) {
         /* Handlers first, then the mask: a signal pending for pmd's signalfd must not run a
-         * handler that was meant for pmd (on the child's stack, in pmd's memory). Numbers glibc
-         * reserves fail with EINVAL: ignored. */
+         * handler that was meant for pmd (on the child's stack, in pmd's memory). The raw system
+         * call, because glibc's sigaction() refuses the real-time signals it reserves (32, 33),
+         * and a pmd started with those ignored (make does that) must not pass that on. */
+        struct {
+                void *handler;
+                unsigned long flags;
+                void *restorer;
+                uint64_t mask;
+        } dfl = { .handler = SIG_DFL };
+        (void) p;
         for (int sig = 1; sig < _NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) sigaction(sig, &p->default_action, NULL);
+                        (void) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
 
         if (sigprocmask(SIG_SETMASK, &p->empty_mask, NULL) < 0)
                 return -errno;
@@ -825,6 +833,35 @@ static _child_ int child_exec(const ExecPlan *p) {
         return seen_eacces ? -EACCES : -ENOENT;
 }
 
+/* WATCHDOG_PID= must name the process that reads it, which only the child knows before exec: the
+ * entry was made with room for the digits (exec.h), they are written in place. */
+static _child_ void child_set_watchdog_pid(const ExecPlan *p) {
+        static const char key[] = "WATCHDOG_PID=";
+        char digits[16];
+        long pid = syscall(SYS_getpid);
+        size_t n = 0;
+
+        do
+                digits[n++] = (char) ('0' + pid % 10);
+        while ((pid /= 10) > 0 && n < sizeof(digits));
+        for (char *const *e = p->envp; e && *e; e++) {
+                size_t k = 0, room = 0;
+
+                while (k < sizeof(key) - 1 && (*e)[k] == key[k])
+                        k++;
+                if (k < sizeof(key) - 1)
+                        continue;
+                while ((*e)[k + room])
+                        room++;
+                if (room < n)
+                        return;
+                for (size_t i = 0; i < n; i++)
+                        (*e)[k + i] = digits[n - 1 - i];
+                (*e)[k + n] = 0;
+                return;
+        }
+}
+
 static _child_ int child_run(const ExecPlan *p, int *error_fd, ChildFailure *f) {
         const ExecRequest *req = p->req;
         int r;
@@ -871,6 +908,9 @@ static _child_ int child_run(const ExecPlan *p, int *error_fd, ChildFailure *f) 
         r = child_chdir(p);
         if (r < 0)
                 return FAIL(f, EXEC_STAGE_CHDIR, 0, r);
+
+        if (req->watchdog_pid)
+                child_set_watchdog_pid(p);
 
         if (p->fail_stage == EXEC_STAGE_EXEC)
                 return FAIL_PLANNED(f, p);

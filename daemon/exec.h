@@ -51,6 +51,8 @@ typedef struct ExecRequest {
                                   * process-group) */
         int cgroup_fd;           /* >= 0: directory fd of a cgroup v2 group the child joins
                                   * before anything else */
+        bool watchdog_pid;       /* envp has "WATCHDOG_PID=" followed by at least 10 spaces: the
+                                  * child writes its pid there (digits, then NUL) before exec */
 } ExecRequest;
 
 typedef struct ExecChild {
@@ -96,13 +98,15 @@ int pidfd_kill(int pidfd, int sig);
 /* cgroup v2 support. pmd's own group and whether it may create children in it: probed once.
  *
  * Layout: the cgroup2 mount (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts) + pmd's own
- * group from /proc/self/cgroup + "pmd-jobs/NAME.job". pmd itself stays in its own group; the
- * "pmd-jobs" level keeps the jobs apart from whatever else lives there, and the ".job" suffix
+ * group from /proc/self/cgroup + "pmd-jobs-INSTANCE/NAME.job". pmd itself stays in its own group; the
+ * "pmd-jobs-INSTANCE" level keeps the jobs apart from whatever else lives there, and the ".job" suffix
  * keeps a job name from ever meeting a cgroup interface file ("cgroup.procs", "cpu.stat"). No
  * controllers are enabled, so the no-internal-processes rule does not bite. */
 typedef struct CGroupRoot CGroupRoot;
-/* Returns 0 and a root when pmd can make per-job groups, -EOPNOTSUPP/-EACCES/... otherwise. */
-int cgroup_root_open(CGroupRoot **ret);
+/* Returns 0 and a root when pmd can make per-job groups, -EOPNOTSUPP/-EACCES/... otherwise.
+ * instance names this pmd (derived from its state directory, which one pmd holds at a time):
+ * job groups live in "<own group>/pmd-jobs-INSTANCE/NAME.job". */
+int cgroup_root_open(const char *instance, CGroupRoot **ret);
 CGroupRoot *cgroup_root_free(CGroupRoot *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CGroupRoot *, cgroup_root_free);
 /* The directory that holds the job groups, for messages. */

@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "bus.h"
 #include "conf-load.h"
 #include "exec.h"
 #include "manager.h"
@@ -70,6 +71,7 @@ struct Manager {
         int exit_status;
         usec_t startup_realtime;
         int lock_fd; /* flock on STATE_DIR/pmd.lock: one pmd per state directory */
+        Bus *bus;    /* the D-Bus face: system/user bus and the private socket */
 };
 
 static void manager_dispatch(Manager *m, Job *j, JobActions *a);
@@ -1538,11 +1540,25 @@ int manager_startup(Manager *m) {
                 (void) registry_prune(m->registry, RUNS_KEEP_PER_JOB, AUDIT_KEEP);
         }
 
-        r = cgroup_root_open(&m->cgroup_root);
+        /* The cgroup instance name: from the state directory, which the lock makes ours alone. */
+        char instance[17];
+        uint64_t h = 1469598103934665603ULL;
+        _cleanup_free_ char *state_real = realpath(m->options.state_dir, NULL);
+        for (const char *c = state_real ?: m->options.state_dir; *c; c++)
+                h = (h ^ (unsigned char) *c) * 1099511628211ULL;
+        (void) snprintf(instance, sizeof(instance), "%016llx", (unsigned long long) h);
+        r = cgroup_root_open(instance, &m->cgroup_root);
         if (r < 0)
                 log_info("No cgroup for jobs (%s), using process groups", strerror(-r));
 
         manager_audit(m, "pmd", "startup", NULL, "ok");
+
+        /* Before the jobs start, so that their first state changes are announced. */
+        r = bus_setup(m, &m->bus);
+        if (r < 0)
+                log_error_errno(r, "Failed to serve the control socket '%s', carrying on without it: %m",
+                                m->options.socket_path);
+
         r = manager_load_jobs(m, false);
         if (r < 0)
                 log_error("Continuing without the job files");
@@ -1566,6 +1582,8 @@ Manager *manager_free(Manager *m) {
 
         if (!m)
                 return NULL;
+        /* The bus first: its observer must not see the jobs go. */
+        m->bus = bus_free(m->bus);
         if (manager_list_jobs(m, &l, &n) >= 0) {
                 for (size_t i = 0; i < n; i++)
                         manager_drop_job(m, l[i]);

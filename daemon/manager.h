@@ -48,6 +48,7 @@ typedef struct JobRuntime {
         bool remove_when_stopped;     /* reload: the file is gone */
         bool was_active;              /* reload: restart after applying next_config */
         bool enabled;                 /* AutoStart= or the registry's enable state */
+        char *heartbeat_token;        /* PMD_HEARTBEAT_TOKEN of the current run (hex), NULL before */
 } JobRuntime;
 
 static inline JobRuntime *job_runtime(const Job *j) {
@@ -92,6 +93,27 @@ void manager_audit(Manager *m, const char *actor, const char *action, const char
  * open batch). Used by the D-Bus and HTTP faces to announce it. */
 typedef void (*ManagerJobObserver)(Manager *m, Job *j, void *userdata);
 int manager_add_observer(Manager *m, ManagerJobObserver f, void *userdata);
+
+/* For the notify socket and the HTTP face (notify.c, http.c). */
+/* The job a process belongs to: its main or control process, else by the job's cgroup, else by
+ * its process group; NULL for a process of no job. */
+Job *manager_job_by_pid(Manager *m, pid_t pid);
+/* Carry out the actions of a job event (job_on_*()) the way the manager's own events are: in
+ * order, with the accounting of busy jobs and the shutdown check. was_inactive is
+ * job_is_inactive() from before the event. */
+void manager_job_actions(Manager *m, Job *j, JobActions *a, bool was_inactive);
+/* STATUS= and the like: the job's status text (NULL clears it). */
+void manager_set_status_text(Manager *m, Job *j, const char *text);
+/* MAINPID=: pid (a process of the job, checked by the caller) becomes the main process. */
+int manager_job_set_main_pid(Manager *m, Job *j, pid_t pid);
+/* Goes up with every change a reader of /status could see (state, status text, heartbeat, jobs
+ * added or removed): lets the HTTP face cache what it rendered. */
+uint64_t manager_generation(Manager *m);
+typedef struct NotifyServer NotifyServer;
+typedef struct HttpServer HttpServer;
+NotifyServer *manager_get_notify(Manager *m);
+HttpServer *manager_get_http(Manager *m);
+CGroupRoot *manager_get_cgroup_root(Manager *m);
 
 /* Usage of all processes of a job (cgroup, else the process group from /proc). */
 int manager_job_cpu_usec(Manager *m, Job *j, uint64_t *ret);

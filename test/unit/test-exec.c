@@ -699,7 +699,7 @@ TEST(cgroup) {
         uint64_t usec, mem;
         int r;
 
-        r = cgroup_root_open(&root);
+        r = cgroup_root_open("test-exec", &root);
         if (r < 0) {
                 fprintf(stderr, "    cgroup v2 not usable here (%s): skipping\n", strerror(-r));
                 return;
