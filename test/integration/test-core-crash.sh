@@ -33,7 +33,8 @@ kill -KILL "$long_pid" 2>/dev/null || true
 pmd_start
 # registry.db is there from the first pmd: wait for the second to have run the job anew.
 wait_until 10 job_state_is long running
-wait_until 10 test "$(job_pid long)" != "$long_pid"
+long_restarted() { [[ "$(job_pid long)" != "$long_pid" ]]; }
+wait_until 10 long_restarted
 [[ "$(sql "PRAGMA integrity_check")" == ok ]] || fail "integrity_check after restart"
 [[ "$(sql "SELECT count(*) FROM runs WHERE result='abandoned'")" -ge 1 ]] || fail "no abandoned runs"
 grep -q "did not stop cleanly" "$T/pmd.out" || fail "no message about the abandoned runs"

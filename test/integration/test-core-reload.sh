@@ -27,9 +27,11 @@ ExecStart=/bin/sleep 1000
 EOF
 kill -HUP "$PMD_PID"
 wait_until 10 job_state_is added running
-wait_until 10 test -z "$(job_state drop)"
+drop_gone() { [[ -z "$(job_state drop)" ]]; }
+wait_until 10 drop_gone
 wait_until 10 job_state_is change running
-wait_until 5 test "$(job_pid change)" != "$change_pid"
+change_restarted() { [[ "$(job_pid change)" != "$change_pid" ]]; }
+wait_until 5 change_restarted
 [[ "$(job_pid keep)" == "$keep_pid" ]] || fail "unchanged job restarted"
 pid_alive "$drop_pid" && fail "removed job still runs"
 pid_alive "$change_pid" && fail "old process of the changed job still runs"
