@@ -187,7 +187,7 @@ static void print_status(const JobInfo *j, usec_t now) {
 
                 printf("\nLog %s:\n", j->log_path);
                 fflush(stdout);
-                r = ctl_tail_file(j->log_path, STATUS_LOG_LINES, print_log_line, NULL);
+                r = ctl_tail_run(j->log_path, j->run_start_ts, STATUS_LOG_LINES, print_log_line, NULL);
                 if (r == -ENOENT)
                         printf("  (no log yet)\n");
                 else if (r < 0)

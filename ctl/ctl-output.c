@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "job-json.h"
 
 bool ctl_use_color(void) {
         static int cached = -1;
@@ -217,34 +218,25 @@ int table_print(Table *t) {
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
 
-static json_t *json_time_or_null(usec_t ts) {
-        char buf[64];
-
-        if (ts == 0 || ts == USEC_INFINITY)
-                return json_null();
-        return json_string(ctl_format_rfc3339(buf, sizeof(buf), ts));
-}
-
+/* The JOB object of SPEC §10 is built by job_json_new() of the util library, the very function
+ * behind pmd's GET /status, so the two cannot drift apart. */
 void *ctl_job_json(const JobInfo *j) {
-        json_t *o = json_object();
+        JobJsonInfo info = {
+                .name = j->name,
+                .description = j->description,
+                .state = j->state,
+                .result = j->result,
+                .status = j->status_text,
+                .pid = (pid_t) j->main_pid,
+                .restarts = j->restart_count,
+                .exit_status = j->exit_status,
+                .since = j->state_change_ts,
+                .last_heartbeat = j->last_heartbeat_ts,
+                .cpu_nsec = j->cpu_nsec,
+                .memory_bytes = j->memory,
+        };
 
-        if (!o)
-                return NULL;
-        json_object_set_new(o, "name", json_string(j->name ?: ""));
-        json_object_set_new(o, "description", json_string(j->description ?: ""));
-        json_object_set_new(o, "state", json_string(j->state ?: ""));
-        json_object_set_new(o, "result", json_string(j->result ?: ""));
-        json_object_set_new(o, "pid", j->main_pid > 0 ? json_integer(j->main_pid) : json_null());
-        json_object_set_new(o, "restarts", json_integer(j->restart_count));
-        json_object_set_new(o, "exit_status", j->exit_status >= 0 ? json_integer(j->exit_status) : json_null());
-        json_object_set_new(o, "since", json_time_or_null(j->state_change_ts));
-        json_object_set_new(o, "last_heartbeat", json_time_or_null(j->last_heartbeat_ts));
-        json_object_set_new(o, "status", json_string(j->status_text ?: ""));
-        json_object_set_new(o, "cpu_seconds",
-                            j->cpu_nsec == UINT64_MAX ? json_null() : json_real((double) j->cpu_nsec / 1e9));
-        json_object_set_new(o, "memory_bytes",
-                            j->memory == UINT64_MAX ? json_null() : json_integer((json_int_t) j->memory));
-        return o;
+        return job_json_new(&info);
 }
 
 int ctl_print_json(void *json, bool compact) {

@@ -44,6 +44,10 @@ extern bool arg_follow;
 extern const char *arg_role;
 extern const char *arg_state_dir;
 extern bool arg_names;
+/* pmctl logs (ctl-logs.c) */
+extern const char *arg_since;
+extern bool arg_rotate;
+extern const char *arg_log_dir;
 
 /* ctl-bus.c: the connection. The first call connects (private socket of the mode first, then the
  * bus); on failure it prints why and returns NULL — the verb then exits CTL_EXIT_UNREACHABLE. */
@@ -118,6 +122,11 @@ int verb_kill(int argc, char **argv);
 int verb_enable(int argc, char **argv);
 int verb_disable(int argc, char **argv);
 int verb_logs(int argc, char **argv);
+int verb_logs_files(int argc, char **argv);
+/* The last n lines of path written at or after run_start (µs since the epoch; 0: all), each
+ * passed to cb: the current run's lines for `pmctl status`. */
+int ctl_tail_run(const char *path, usec_t run_start, unsigned n, int (*cb)(const char *line, void *userdata),
+                 void *userdata);
 int verb_heartbeat(int argc, char **argv);
 int verb_events(int argc, char **argv);
 int verb_reload(int argc, char **argv);

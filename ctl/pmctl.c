@@ -40,7 +40,7 @@ static const Verb verbs[] = {
         { "kill", 1, -1, verb_kill },
         { "enable", 1, -1, verb_enable },
         { "disable", 1, -1, verb_disable },
-        { "logs", 1, 1, verb_logs },
+        { "logs", 1, -1, verb_logs_files }, /* ctl-logs.c */
         { "reload", 0, 0, verb_reload },
         { "daemon-reexec", 0, 0, verb_reexec },
         { "poweroff", 0, 0, verb_poweroff },
@@ -62,7 +62,8 @@ static void help(void) {
                "  start|stop|restart JOB...     Queue a start/stop/restart (--wait: wait for the end state)\n"
                "  kill [-s SIGNAL] JOB...       Send a signal to a job's processes (default SIGTERM)\n"
                "  enable|disable JOB...         Start the job when pmd starts, or not\n"
-               "  logs [-n N] [--json] JOB      The last N lines of a job's log (default 10)\n"
+               "  logs [-n N] [-f] [--since TIME] [--rotate] JOB...\n"
+               "                                The last N lines of job logs (default 10), -f: follow\n"
                "  heartbeat JOB [STATUS]        Record a heartbeat\n"
                "  events                        Follow state changes\n\n"
                "Daemon:\n"
@@ -85,6 +86,10 @@ static void help(void) {
                "     --timeout TIME             Bound of --wait (e.g. 30s)\n"
                "  -s --signal SIGNAL            kill: the signal (name or number)\n"
                "  -n --lines N                  logs, audit: how many\n"
+               "  -f --follow                   logs: follow new lines (across rotations and restarts of pmd)\n"
+               "     --since TIME               logs: from TIME on (2024-05-01T12:00:00Z, \"2024-05-01 14:00\", 10min)\n"
+               "     --rotate                   logs: have pmd rotate the job logs now\n"
+               "     --log-dir DIR              logs: read DIR/JOB.log without asking pmd\n"
                "     --role ROLE                user: admin or viewer\n"
                "     --state-dir DIR            user: pmd's state directory\n\n"
                "Exit status: 0 done, 1 failed, 2 bad usage, 3 a job is not running (status),\n"
@@ -116,6 +121,9 @@ static int parse_argv(int argc, char **argv) {
                 ARG_ROLE,
                 ARG_STATE_DIR,
                 ARG_NAMES,
+                ARG_SINCE,
+                ARG_ROTATE,
+                ARG_LOG_DIR,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -135,6 +143,9 @@ static int parse_argv(int argc, char **argv) {
                 { "role", required_argument, NULL, ARG_ROLE },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "names", no_argument, NULL, ARG_NAMES }, /* for shell completion */
+                { "since", required_argument, NULL, ARG_SINCE },
+                { "rotate", no_argument, NULL, ARG_ROTATE },
+                { "log-dir", required_argument, NULL, ARG_LOG_DIR },
                 {}
         };
         int c;
@@ -191,6 +202,15 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case ARG_NAMES:
                         arg_names = true;
+                        break;
+                case ARG_SINCE:
+                        arg_since = optarg;
+                        break;
+                case ARG_ROTATE:
+                        arg_rotate = true;
+                        break;
+                case ARG_LOG_DIR:
+                        arg_log_dir = optarg;
                         break;
                 case ':':
                         return ctl_error(-CTL_EXIT_USAGE, "option %s needs an argument", argv[optind - 1]);

@@ -592,8 +592,11 @@ static int method_reexecute(sd_bus_message *msg, void *userdata, sd_bus_error *e
         r = bus_authorize(b, msg, method_reexecute, "reexec", NULL, &actor, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
-        manager_audit(b->manager, actor, "reexec", NULL, "not supported");
-        return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Re-execution is not supported yet.");
+        /* Scheduled for after this iteration: the reply goes out before the exec. */
+        r = manager_reexecute(b->manager, actor);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot re-execute: %s", strerror(-r));
+        return sd_bus_reply_method_return(msg, NULL);
 }
 
 static int shutdown_verb(sd_bus_message *msg, Bus *b, const char *action, sd_bus_message_handler_t self,
@@ -609,8 +612,8 @@ static int shutdown_verb(sd_bus_message *msg, Bus *b, const char *action, sd_bus
         if (r < 0)
                 return r;
         /* Halt, power-off and reboot all stop every job and leave the loop with 0; a --boot pmd
-         * will add the reboot(2) that follows (SPEC §6). */
-        r = manager_shutdown(b->manager, 0, actor);
+         * then calls reboot(2), a container exits 0 (SPEC §6). */
+        r = manager_shutdown_action(b->manager, pid1_action_from_string(action), actor);
         if (r < 0)
                 log_warning_errno(r, "Failed to start %s requested over D-Bus: %m", action);
         return 1;

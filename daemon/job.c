@@ -301,10 +301,20 @@ static void enter_start_post(Job *j, size_t index, usec_t now, JobActions *a) {
         }
 }
 
+usec_t job_watchdog_usec(const Job *j) {
+        return j->watchdog_override_usec > 0 ? j->watchdog_override_usec : j->config->watchdog_usec;
+}
+
+/* The watchdog deadline from now, or none. */
+static usec_t watchdog_deadline(const Job *j, usec_t now) {
+        usec_t w = job_watchdog_usec(j);
+        return w > 0 ? add_saturating(now, w) : USEC_INFINITY;
+}
+
 static void enter_running(Job *j, usec_t now, JobActions *a) {
         job_set_state(j, JOB_RUNNING, now, a);
         j->run_started = now;
-        push_timer(j, a, j->config->watchdog_usec > 0 ? now + j->config->watchdog_usec : USEC_INFINITY);
+        push_timer(j, a, watchdog_deadline(j, now));
 }
 
 void job_reset_counters(Job *j) {
@@ -317,6 +327,7 @@ static void begin_start(Job *j, usec_t now, JobActions *a) {
         j->exit_code = 0;
         j->exit_status = 0;
         j->restart_requested = false;
+        j->watchdog_override_usec = 0; /* WATCHDOG_USEC= holds for the run that sent it */
         enter_start_pre(j, 0, now, a);
 }
 
@@ -695,6 +706,9 @@ int job_on_timeout(Job *j, usec_t now, JobActions *a) {
                 enter_stop_sigterm(j, now, a);
                 return 0;
         case JOB_RUNNING:
+                /* RUNNING's timer is the watchdog deadline; without a watchdog it is stale. */
+                if (job_watchdog_usec(j) == 0)
+                        return 0;
                 return job_on_watchdog(j, now, a);
         case JOB_RELOAD:
                 /* The reload command hangs: kill it, keep the job. */
@@ -731,8 +745,6 @@ int job_on_timeout(Job *j, usec_t now, JobActions *a) {
 int job_on_watchdog(Job *j, usec_t now, JobActions *a) {
         switch (j->state) {
         case JOB_RUNNING:
-                if (j->config->watchdog_usec == 0)
-                        return 0;
                 set_result(j, JOB_FAILURE_WATCHDOG);
                 /* SIGABRT first, so the program can dump core; then the normal stop. */
                 push(a, (JobAction) { .type = JOB_ACTION_KILL, .signal = SIGABRT, .who = KILL_WHO_MAIN });
@@ -766,8 +778,7 @@ int job_on_ready(Job *j, usec_t now, JobActions *a) {
                 return 0;
         case JOB_RUNNING:
                 /* A heartbeat: push the watchdog deadline. */
-                if (j->config->watchdog_usec > 0)
-                        push_timer(j, a, now + j->config->watchdog_usec);
+                push_timer(j, a, watchdog_deadline(j, now));
                 return 0;
         case JOB_DEAD:
         case JOB_START_PRE:
@@ -820,4 +831,114 @@ int job_fail_dependency(Job *j, usec_t now, JobActions *a) {
         j->result = JOB_FAILURE_DEPENDENCY;
         job_set_state(j, JOB_FAILED, now, a);
         return 0;
+}
+
+int job_on_heartbeat(Job *j, usec_t now, JobActions *a) {
+        switch (j->state) {
+        case JOB_RUNNING:
+                /* Push the watchdog deadline: the one timer moves, nothing scans. */
+                push_timer(j, a, watchdog_deadline(j, now));
+                return 0;
+        case JOB_DEAD:
+        case JOB_START_PRE:
+        case JOB_START:
+        case JOB_START_POST:
+        case JOB_RELOAD:
+        case JOB_STOP:
+        case JOB_STOP_SIGTERM:
+        case JOB_STOP_SIGKILL:
+        case JOB_AUTO_RESTART:
+        case JOB_EXITED:
+        case JOB_FAILED:
+                /* The watchdog only watches a running job; a heartbeat is still recorded by the
+                 * manager. */
+                return 0;
+        default:
+                assert_not_reached();
+        }
+}
+
+int job_set_watchdog(Job *j, usec_t usec, usec_t now, JobActions *a) {
+        if (usec == 0 || usec == USEC_INFINITY)
+                return -EINVAL;
+        switch (j->state) {
+        case JOB_START:
+        case JOB_START_POST:
+                /* Takes effect when the job is up. */
+                j->watchdog_override_usec = usec;
+                return 0;
+        case JOB_RUNNING:
+                /* As systemd: a new interval also restarts the count. */
+                j->watchdog_override_usec = usec;
+                push_timer(j, a, watchdog_deadline(j, now));
+                return 0;
+        case JOB_DEAD:
+        case JOB_START_PRE:
+        case JOB_RELOAD:
+        case JOB_STOP:
+        case JOB_STOP_SIGTERM:
+        case JOB_STOP_SIGKILL:
+        case JOB_AUTO_RESTART:
+        case JOB_EXITED:
+        case JOB_FAILED:
+                return 0;
+        default:
+                assert_not_reached();
+        }
+}
+
+int job_on_extend_timeout(Job *j, usec_t extend, usec_t now, JobActions *a) {
+        usec_t d;
+
+        switch (j->state) {
+        case JOB_START_PRE:
+        case JOB_START:
+        case JOB_START_POST:
+        case JOB_RELOAD:
+        case JOB_STOP:
+        case JOB_STOP_SIGTERM:
+                /* Only ever later: the job asks for more time, it cannot shorten the limit. A
+                 * deadline of "none" stays none. */
+                d = add_saturating(now, extend);
+                if (j->timer_usec != USEC_INFINITY && d > j->timer_usec)
+                        push_timer(j, a, d);
+                return 0;
+        case JOB_DEAD:
+        case JOB_RUNNING:
+        case JOB_STOP_SIGKILL:
+        case JOB_AUTO_RESTART:
+        case JOB_EXITED:
+        case JOB_FAILED:
+                /* RUNNING's timer is the watchdog, which this does not extend (as systemd);
+                 * after SIGKILL there is nothing left to wait for. */
+                return 0;
+        default:
+                assert_not_reached();
+        }
+}
+
+int job_on_stopping(Job *j, usec_t now, JobActions *a) {
+        switch (j->state) {
+        case JOB_START_POST:
+        case JOB_RUNNING:
+        case JOB_RELOAD:
+                /* The job stops on its own: no signal yet, only the stop deadline, after which
+                 * it gets SIGKILL as any stop would (systemd's stop-by-notify). Its exit is then
+                 * judged by Restart= as usual. */
+                job_set_state(j, JOB_STOP_SIGTERM, now, a);
+                push_timer(j, a, deadline(now, j->config->timeout_stop_usec));
+                return 0;
+        case JOB_DEAD:
+        case JOB_START_PRE:
+        case JOB_START:
+        case JOB_STOP:
+        case JOB_STOP_SIGTERM:
+        case JOB_STOP_SIGKILL:
+        case JOB_AUTO_RESTART:
+        case JOB_EXITED:
+        case JOB_FAILED:
+                return 0;
+        default:
+                assert_not_reached();
+        }
 }

@@ -37,6 +37,10 @@
  *                   Restart= says so → AUTO_RESTART (or FAILED/start-limit past the retries);
  *                   otherwise DEAD / EXITED (oneshot success) / FAILED
  *   AUTO_RESTART  --timeout-->  START
+ *   RUNNING    --watchdog (timer, or WATCHDOG=trigger)-->  STOP_SIGTERM, SIGABRT to main, result watchdog
+ *   RUNNING    --heartbeat-->  RUNNING, watchdog deadline pushed (the one timer moves)
+ *   START_POST/RUNNING/RELOAD  --stopping (STOPPING=1)-->  STOP_SIGTERM without a signal
+ *   START_PRE/START/START_POST/RELOAD/STOP/STOP_SIGTERM  --extend timeout-->  later deadline
  *
  * Fields: `state` is written by job_set_state() only; `target` is what the user wants (running
  * or stopped); `result` is the first failure of the current run ("first failure wins").
@@ -175,6 +179,7 @@ typedef struct Job {
         usec_t run_started;      /* monotonic: when the current run became running */
         usec_t timer_usec;       /* the armed deadline, USEC_INFINITY when none */
         usec_t state_changed;    /* monotonic time of the last state change */
+        usec_t watchdog_override_usec; /* WATCHDOG_USEC= of this run; 0: WatchdogSec= holds */
 
         /* Ordering, built by job_order_build(): the jobs this one starts after (After= here and
          * Before= there), and the reverse, the jobs that start after this one. */
@@ -222,8 +227,23 @@ int job_on_ready(Job *j, usec_t now, JobActions *a);
 int job_on_main_pid(Job *j, pid_t pid, usec_t now, JobActions *a);
 /* A Requires= job is missing or failed: the start fails with result dependency. */
 int job_fail_dependency(Job *j, usec_t now, JobActions *a);
-/* The watchdog deadline passed without a heartbeat. */
+/* The watchdog deadline passed without a heartbeat, or the job asked for it (WATCHDOG=trigger):
+ * RUNNING → SIGABRT to main, then the normal stop, result watchdog. */
 int job_on_watchdog(Job *j, usec_t now, JobActions *a);
+/* A heartbeat (WATCHDOG=1, HTTP, D-Bus): RUNNING pushes the watchdog deadline to now + the
+ * interval; other states ignore it. Unlike job_on_ready it never makes a job ready. */
+int job_on_heartbeat(Job *j, usec_t now, JobActions *a);
+/* WATCHDOG_USEC=: the watchdog interval of this run from now on (a RUNNING job's deadline is
+ * re-armed, a starting job's applies once it runs); a new start goes back to WatchdogSec=. */
+int job_set_watchdog(Job *j, usec_t usec, usec_t now, JobActions *a);
+/* The watchdog interval in force: WATCHDOG_USEC= of the run, else WatchdogSec=; 0 = none. */
+usec_t job_watchdog_usec(const Job *j);
+/* EXTEND_TIMEOUT_USEC=: a start, reload or stop deadline becomes now + usec where that is later
+ * (never earlier, and "no limit" stays so). RUNNING (the watchdog) is not extended. */
+int job_on_extend_timeout(Job *j, usec_t usec, usec_t now, JobActions *a);
+/* STOPPING=1: an up job is going down on its own: STOP_SIGTERM without a signal, with the stop
+ * deadline armed (then SIGKILL); its exit is handled by Restart= as any other. */
+int job_on_stopping(Job *j, usec_t now, JobActions *a);
 /* Forget a failed/exited state (a manual start does this too). */
 void job_reset_counters(Job *j);
 

@@ -9,6 +9,8 @@
 #include "conf-daemon.h"
 #include "config.h"
 #include "manager.h"
+#include "pid1.h"
+#include "serialize.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -26,6 +28,7 @@ static char *arg_plugin_dir = NULL;
 static bool arg_user = false;
 static bool arg_boot = false;
 static char **arg_main_argv = NULL;
+static int arg_deserialize = -EBADF; /* re-execution: the memfd the old image left (serialize.c) */
 
 static void help(void) {
         printf("pmd — process supervisor\n\n"
@@ -81,6 +84,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_BOOT,
                 ARG_LOG_LEVEL,
                 ARG_VERSION,
+                ARG_DESERIALIZE,
         };
         static const struct option options[] = {
                 { "config", required_argument, NULL, ARG_CONFIG },
@@ -95,6 +99,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "boot", no_argument, NULL, ARG_BOOT },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "version", no_argument, NULL, ARG_VERSION },
+                { "deserialize", required_argument, NULL, ARG_DESERIALIZE },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -147,6 +152,17 @@ static int parse_argv(int argc, char *argv[]) {
                         log_set_max_level(r);
                         r = 0;
                         break;
+                case ARG_DESERIALIZE: {
+                        /* Internal: only pmd's own re-execution passes it. */
+                        char *end;
+                        long fd = strtol(optarg, &end, 10);
+                        if (end == optarg || *end || fd < 3 || fd > INT32_MAX) {
+                                fprintf(stderr, "pmd: invalid --deserialize fd '%s'\n", optarg);
+                                return -EINVAL;
+                        }
+                        arg_deserialize = (int) fd;
+                        break;
+                }
                 case '?':
                         return -EINVAL;
                 default:
@@ -283,47 +299,97 @@ static void raise_nofile(void) {
         }
 }
 
+static void boot_report(const char *what, int r, void *userdata) {
+        if (r < 0)
+                log_error_errno(r, "Boot: %s failed, carrying on: %m", what);
+        else if (r == 0)
+                log_info("Boot: %s %s", what, what[0] == '/' ? "mounted" : "set up");
+        else
+                log_debug("Boot: %s already there", what);
+}
+
+/* pmd cannot run its loop. Not PID 1: exit with status. PID 1 must not exit on an error of its own
+ * (a VM's kernel panics, a container loses every job): it stays, reaping, until it is told to
+ * stop. In a container that is an exit; as a VM's init, reboot(2). */
+static int fatal(bool pid1, bool boot, int status) {
+        if (!pid1)
+                return status;
+        log_error("PID 1 cannot supervise: reaping only; SIGTERM/SIGINT/SIGRTMIN+3..5 end %s",
+                  boot ? "the system" : "the container");
+        return pid1_freeze(boot, status);
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         DaemonConfig dc = {};
         ManagerOptions o;
         int r, status = 0;
+        bool pid1, boot;
+        Pid1Action action;
 
         log_set_prefix("pmd");
         setvbuf(stderr, NULL, _IOLBF, 0);
 
+        /* Decided before --boot mounts /proc: a kernel's init finds none. */
+        pid1 = pid1_is_pid1();
+        boot = pid1 && !pid1_in_container();
+
         r = parse_argv(argc, argv);
         if (r != 0)
-                return r > 0 ? EXIT_SUCCESS : 2;
+                /* A usage error in a container ends it with the message, the runtime shows it;
+                 * a VM's init has nobody to show it to and must not exit. */
+                return r > 0 ? EXIT_SUCCESS : fatal(boot, boot, 2);
+        if (arg_boot && !pid1)
+                log_warning("--boot: pmd is not PID 1, ignoring it (it would reboot this machine)");
+        else if (arg_boot)
+                boot = true;
+        if (boot && arg_deserialize < 0) {
+                log_info("Booting: PID 1 %s", pid1_in_container() ? "in a container (--boot)" : "of this machine");
+                (void) pid1_boot_setup(boot_report, NULL);
+        }
 
         r = resolve_options(&o, &dc);
         if (r < 0) {
                 log_error_errno(r, "Failed to set up: %m");
-                return EXIT_FAILURE;
+                return fatal(pid1, boot, EXIT_FAILURE);
         }
-        if (arg_boot)
-                log_warning("--boot is not supported yet, ignoring");
-        if (arg_main_argv)
-                log_warning("The entrypoint form (-- COMMAND) is not supported yet, ignoring the command");
         raise_nofile();
 
         r = manager_new(&o, &m);
         if (r < 0) {
                 log_error_errno(r, "Failed to create the manager: %m");
-                return EXIT_FAILURE;
+                return fatal(pid1, boot, EXIT_FAILURE);
+        }
+        if (arg_deserialize >= 0) {
+                r = deserialize_open(m, TAKE_FD(arg_deserialize));
+                if (r < 0)
+                        /* Nothing better to do than to go on: the old image's children are still
+                         * reaped, but not supervised, and enabled jobs start anew. */
+                        log_error_errno(r, "Failed to read the state of the previous image, starting afresh: %m");
         }
         r = manager_startup(m);
         if (r < 0) {
                 log_error_errno(r, "Failed to start up: %m");
-                return EXIT_FAILURE;
+                /* As PID 1 the loop still reaps and obeys signals, with what could be set up. */
+                if (!pid1)
+                        return EXIT_FAILURE;
         }
-        log_info("pmd %s running, %zu job(s)", PMD_VERSION, manager_n_jobs(m));
+        log_info("pmd %s running%s, %zu job(s)", PMD_VERSION,
+                 deserialize_active(m) ? " (re-executed)" : "", manager_n_jobs(m));
         r = manager_run(m, &status);
         if (r < 0) {
                 log_error_errno(r, "Event loop failed: %m");
-                return EXIT_FAILURE;
+                return fatal(pid1, boot, EXIT_FAILURE);
         }
+        action = manager_get_action(m);
         m = manager_free(m);
+        if (boot) {
+                /* PID 1 of a machine ends it, never exits: a plain stop is a power-off. */
+                action = action == PID1_EXIT ? PID1_POWEROFF : action;
+                log_info("All jobs stopped, %s", action == PID1_REBOOT ? "rebooting" :
+                                                 action == PID1_HALT ? "halting" : "powering off");
+                pid1_finish(action);
+        }
         daemon_config_done(&dc);
         strv_free(arg_main_argv);
         free(arg_config);

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,7 +33,13 @@
 #include "bus.h"
 #include "conf-load.h"
 #include "exec.h"
+#include "http.h"
+#include "logpipe.h"
+#include "manager-log.h"
 #include "manager.h"
+#include "notify.h"
+#include "pid1.h"
+#include "serialize.h"
 #include "util/cmdline.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -71,12 +78,22 @@ struct Manager {
         int exit_status;
         usec_t startup_realtime;
         int lock_fd; /* flock on STATE_DIR/pmd.lock: one pmd per state directory */
+        Pid1Action action;                   /* what follows the shutdown (pid1.c) */
+        sd_event_source *forward_sources[8]; /* -- COMMAND: signals passed on to main */
+        Reexec *reexec;                      /* serialize.c: hooks, and what the old image left */
+        LogContext *log_context; /* job output capture (logpipe.c, manager-log.c) */
+        NotifyServer *notify; /* NOTIFY_SOCKET of the jobs (notify.c) */
+        HttpServer *http;     /* NULL with --http off or when it could not start (http.c) */
+        uint64_t generation;  /* manager_generation() */
         Bus *bus;    /* the D-Bus face: system/user bus and the private socket */
+        Hashmap *usage;          /* pgid → PgroupUsage, for the current loop iteration */
+        uint64_t usage_iteration;
 };
 
 static void manager_dispatch(Manager *m, Job *j, JobActions *a);
 static void queue_candidate(Manager *m, Job *j);
 static int manager_load_jobs(Manager *m, bool reload);
+static void usage_cache_clear(Manager *m);
 
 /* ---- small helpers ---- */
 
@@ -117,6 +134,7 @@ static void set_status_text(Job *j, const char *text) {
         char *c = opt_strdup(text);
         if (text && !c)
                 return;
+        rt->manager->generation++;
         free(rt->status_text);
         rt->status_text = c;
 }
@@ -158,16 +176,22 @@ static void runtime_free(JobRuntime *rt) {
         runtime_close_process(rt, true);
         runtime_close_process(rt, false);
         rt->timer = sd_event_source_disable_unref(rt->timer);
+        rt->group_source = sd_event_source_disable_unref(rt->group_source);
         safe_close(rt->cgroup_fd);
         job_config_free(rt->next_config);
+        rt->log = job_log_free(rt->log);
         free(rt->spawn_error);
         free(rt->status_text);
+        if (rt->heartbeat_token)
+                explicit_bzero(rt->heartbeat_token, strlen(rt->heartbeat_token));
+        free(rt->heartbeat_token);
         free(rt);
 }
 
 static void manager_drop_job(Manager *m, Job *j) {
         JobRuntime *rt = job_runtime(j);
 
+        m->generation++;
         hashmap_remove(m->jobs, j->name);
         if (j->main_pid > 0)
                 hashmap_remove(m->pids, HASHMAP_UINT(j->main_pid));
@@ -212,6 +236,7 @@ static int manager_add_job(Manager *m, JobConfig *c, Job **ret) {
                 (void) registry_job_get_enabled(m->registry, j->name, &enabled);
         rt->enabled = enabled >= 0 ? enabled : j->config->auto_start;
         rt->state_change_realtime = now_real();
+        m->generation++;
         *ret = j;
         return 0;
 }
@@ -229,15 +254,9 @@ static void job_apply_config(Manager *m, Job *j) {
         if (c->runner)
                 log_warning("%s: Runner=%s: runner plugins are not supported yet, running ExecStart=", j->name,
                             c->runner);
-        if (c->type == SERVICE_NOTIFY) {
-                log_warning("%s: Type=notify: readiness notification is not supported yet, treated as "
-                            "Type=simple", j->name);
-                c->type = SERVICE_SIMPLE;
-        }
-        if (c->watchdog_usec > 0) {
-                log_warning("%s: WatchdogSec=: heartbeats are not supported yet, ignoring", j->name);
-                c->watchdog_usec = 0;
-        }
+        if (c->type == SERVICE_NOTIFY && !m->notify)
+                log_warning("%s: Type=notify without a notify socket: it will time out after "
+                            "TimeoutStartSec=", j->name);
         if (!c->kill_mode_set)
                 c->kill_mode = m->cgroup_root ? KILL_CONTROL_GROUP : KILL_PROCESS_GROUP;
         else if (c->kill_mode == KILL_CONTROL_GROUP && !m->cgroup_root) {
@@ -328,6 +347,55 @@ static void job_kill(Manager *m, Job *j, KillWho who, int sig) {
 
 /* ---- spawning ---- */
 
+/* NOTIFY_SOCKET for every process of the job (as systemd), WATCHDOG_USEC/WATCHDOG_PID for the main
+ * process (the pid is written by the child, see exec.h), PMD_HEARTBEAT_URL/TOKEN when HTTP is on. */
+static int heartbeat_environment(Manager *m, Job *j, bool main, char ***env) {
+        JobRuntime *rt = job_runtime(j);
+        char *s = NULL;
+        int r = 0;
+
+        if (m->notify && (asprintf(&s, "NOTIFY_SOCKET=%s", notify_server_address(m->notify)) < 0 ||
+                          strv_env_set(env, s) < 0))
+                r = -ENOMEM;
+        free(TAKE_PTR(s));
+        if (r >= 0 && main && job_watchdog_usec(j) > 0 &&
+            (asprintf(&s, "WATCHDOG_USEC=%llu", (unsigned long long) job_watchdog_usec(j)) < 0 ||
+             strv_env_set(env, s) < 0 || strv_env_set(env, "WATCHDOG_PID=            ") < 0))
+                r = -ENOMEM;
+        free(TAKE_PTR(s));
+        if (r >= 0 && m->http && rt->heartbeat_token &&
+            (asprintf(&s, "PMD_HEARTBEAT_URL=%s/pm/heartbeat", http_server_url(m->http)) < 0 ||
+             strv_env_set(env, s) < 0))
+                r = -ENOMEM;
+        free(TAKE_PTR(s));
+        if (r >= 0 && m->http && rt->heartbeat_token &&
+            (asprintf(&s, "PMD_HEARTBEAT_TOKEN=%s", rt->heartbeat_token) < 0 || strv_env_set(env, s) < 0))
+                r = -ENOMEM;
+        free(TAKE_PTR(s));
+        return r;
+}
+
+/* A fresh random heartbeat token for each run: a process of an earlier run cannot vouch for this
+ * one. */
+static int new_heartbeat_token(JobRuntime *rt) {
+        uint8_t b[32];
+        char *t;
+
+        if (getrandom(b, sizeof(b), 0) != (ssize_t) sizeof(b))
+                return -errno;
+        t = malloc(sizeof(b) * 2 + 1);
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; i < sizeof(b); i++)
+                (void) snprintf(t + 2 * i, 3, "%02x", b[i]);
+        explicit_bzero(b, sizeof(b));
+        if (rt->heartbeat_token)
+                explicit_bzero(rt->heartbeat_token, strlen(rt->heartbeat_token));
+        free(rt->heartbeat_token);
+        rt->heartbeat_token = t;
+        return 0;
+}
+
 static int build_environment(Manager *m, Job *j, bool main, char ***ret) {
         _cleanup_strv_free_ char **env = NULL;
         extern char **environ;
@@ -368,6 +436,9 @@ static int build_environment(Manager *m, Job *j, bool main, char ***ret) {
                 if (strv_env_set(&env, buf) < 0)
                         return -ENOMEM;
         }
+        r = heartbeat_environment(m, j, main, &env);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(env);
         return 0;
 }
@@ -393,13 +464,8 @@ static int open_output(Manager *m, Job *j, const OutputSpec *o, int *ret) {
                 *ret = fd;
                 return 0;
         case OUTPUT_LOG:
-                if (asprintf(&path, "%s/%s.log", m->options.log_dir, j->name) < 0)
-                        return -ENOMEM;
-                fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
-                if (fd < 0)
-                        return -errno;
-                *ret = fd;
-                return 0;
+                /* A pipe that pmd reads: LOG_DIR/NAME.log with timestamps, rotation, [Log]. */
+                return manager_log_open_fd(m, j, o == &j->config->std_error, ret);
         default:
                 assert_not_reached();
         }
@@ -419,6 +485,14 @@ static int job_spawn(Manager *m, Job *j, JobCommand c, size_t index, bool main) 
         assert(index < l->n);
         cmd = &l->commands[index];
 
+        /* The first command of a run: a new heartbeat token. */
+        if (!rt->heartbeat_token || (index == 0 && (c == JOB_COMMAND_START_PRE ||
+                                                    (c == JOB_COMMAND_START && main &&
+                                                     j->config->exec_start_pre.n == 0)))) {
+                r = new_heartbeat_token(rt);
+                if (r < 0)
+                        return log_error_errno(r, "%s: Failed to make a heartbeat token: %m", j->name);
+        }
         r = build_environment(m, j, main, &env);
         if (r < 0)
                 return r;
@@ -428,17 +502,13 @@ static int job_spawn(Manager *m, Job *j, JobCommand c, size_t index, bool main) 
         r = open_output(m, j, &j->config->std_output, &out);
         if (r < 0)
                 return log_error_errno(r, "%s: Failed to open its output: %m", j->name);
-        if (j->config->std_error.kind == OUTPUT_LOG && j->config->std_output.kind == OUTPUT_LOG)
-                err = -EBADF; /* same file as stdout */
-        else {
-                r = open_output(m, j, &j->config->std_error, &err);
-                if (r < 0)
-                        return log_error_errno(r, "%s: Failed to open its error output: %m", j->name);
-                if (err < 0 && j->config->std_error.kind == OUTPUT_NULL) {
-                        err = open("/dev/null", O_WRONLY | O_CLOEXEC);
-                        if (err < 0)
-                                return -errno;
-                }
+        r = open_output(m, j, &j->config->std_error, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s: Failed to open its error output: %m", j->name);
+        if (err < 0 && j->config->std_error.kind == OUTPUT_NULL) {
+                err = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (err < 0)
+                        return -errno;
         }
 
         if (m->cgroup_root && rt->cgroup_fd < 0) {
@@ -459,6 +529,7 @@ static int job_spawn(Manager *m, Job *j, JobCommand c, size_t index, bool main) 
                 .stderr_fd = err,
                 .pgid = 0,
                 .cgroup_fd = rt->cgroup_fd,
+                .watchdog_pid = main && job_watchdog_usec(j) > 0,
         };
         r = exec_spawn(&req, &child);
         if (r < 0)
@@ -493,6 +564,7 @@ static int job_spawn(Manager *m, Job *j, JobCommand c, size_t index, bool main) 
         if (r < 0)
                 log_warning_errno(r, "%s: Failed to watch the exec of pid %d: %m", j->name, (int) child.pid);
 
+        manager_log_spawned(m, j, child.pid);
         log_debug("%s: %s pid %d (%s)", j->name, main ? "main" : "control", (int) child.pid,
                   job_command_to_string(c));
         return 0;
@@ -649,6 +721,7 @@ static void job_state_changed(Manager *m, Job *j) {
         bool inactive = job_is_inactive(j);
         int r;
 
+        m->generation++;
         rt->state_change_realtime = now_real();
         if (j->state == JOB_RUNNING && j->main_pid > 0 && rt->spawn_error == NULL &&
             j->result == JOB_SUCCESS && j->config->error == NULL)
@@ -676,6 +749,15 @@ static void job_state_changed(Manager *m, Job *j) {
 
         for (size_t i = 0; i < m->n_observers; i++)
                 m->observers[i].func(m, j, m->observers[i].userdata);
+
+        /* The entrypoint form: main's end is pmd's end, with main's status. */
+        if (m->options.main_argv && m->options.main_argv[0] && inactive && j->state != JOB_AUTO_RESTART && !m->shutting_down &&
+            streq(j->name, PID1_MAIN_JOB)) {
+                int status = pid1_main_exit_status(j->exit_code, j->exit_status,
+                                                   j->result == JOB_FAILURE_SPAWN_ERROR);
+                log_info("main ended, stopping the other jobs, then exiting with status %d", status);
+                (void) manager_shutdown(m, status, "pmd:main-ended");
+        }
 
         /* Ordering: whoever waited on this job may go now. */
         for (size_t i = 0; i < j->n_dependents; i++)
@@ -712,6 +794,41 @@ static void job_arm_timer(Manager *m, Job *j, usec_t usec) {
         }
         (void) sd_event_source_set_time(rt->timer, usec);
         (void) sd_event_source_set_enabled(rt->timer, SD_EVENT_ONESHOT);
+}
+
+/* Waiting for what is left of a job's processes to go. The last of them may not be pmd's child
+ * (its own parent reaps it), so with a cgroup pmd watches cgroup.events, which the kernel
+ * signals with EPOLLPRI when "populated" changes; without one, each orphan pmd reaps is a
+ * chance to look again, and the stop timeout bounds the wait. */
+static void stop_waiting_group(Manager *m, Job *j) {
+        JobRuntime *rt = job_runtime(j);
+
+        if (!rt->waiting_group)
+                return;
+        rt->waiting_group = false;
+        m->n_waiting_group--;
+        rt->group_source = sd_event_source_disable_unref(rt->group_source);
+}
+
+static int on_group_events(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static void start_waiting_group(Manager *m, Job *j) {
+        JobRuntime *rt = job_runtime(j);
+        int fd, r;
+
+        rt->waiting_group = true;
+        m->n_waiting_group++;
+        if (rt->cgroup_fd < 0 || j->config->kill_mode == KILL_PROCESS_GROUP)
+                return;
+        fd = openat(rt->cgroup_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        r = sd_event_add_io(m->event, &rt->group_source, fd, EPOLLPRI, on_group_events, j);
+        if (r < 0) {
+                safe_close(fd);
+                return;
+        }
+        (void) sd_event_source_set_io_fd_own(rt->group_source, true);
 }
 
 static void busy_account(Manager *m, Job *j, bool was_inactive) {
@@ -758,17 +875,16 @@ static void manager_dispatch(Manager *m, Job *j, JobActions *a) {
                             registry_run_begin(m->registry, j->name, j->main_pid, rt->run_start_realtime,
                                                &rt->run_id) < 0)
                                 rt->run_id = 0;
+                        manager_log_run_begin(m, j);
                         break;
                 case JOB_ACTION_RUN_END:
+                        manager_log_run_end(m, j);
                         if (m->registry && rt->run_id > 0)
                                 (void) registry_run_end(m->registry, rt->run_id, now_real(), j->exit_code,
                                                         j->exit_status, job_result_to_string(j->result));
                         rt->run_id = 0;
                         rt->main_pgid = rt->control_pgid = 0;
-                        if (rt->waiting_group) {
-                                rt->waiting_group = false;
-                                m->n_waiting_group--;
-                        }
+                        stop_waiting_group(m, j);
                         break;
                 case JOB_ACTION_RESOLVE_MAIN_PID: {
                         JobActions b = {};
@@ -810,10 +926,8 @@ static void manager_dispatch(Manager *m, Job *j, JobActions *a) {
                         JobActions b = {};
                         job_on_group_empty(j, now_mono(), &b);
                         manager_dispatch(m, j, &b);
-                } else if (!rt->waiting_group) {
-                        rt->waiting_group = true;
-                        m->n_waiting_group++;
-                }
+                } else if (!rt->waiting_group)
+                        start_waiting_group(m, j);
         }
 }
 
@@ -827,6 +941,17 @@ static void manager_dispatch(Manager *m, Job *j, JobActions *a) {
                 busy_account((m), (j), _was_inactive);                  \
                 manager_check_exit(m);                                  \
         } while (0)
+
+static int on_group_events(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Job *j = userdata;
+        Manager *m = job_runtime(j)->manager;
+
+        if (!job_group_empty(m, j))
+                return 0;
+        stop_waiting_group(m, j);
+        JOB_EVENT(m, j, job_on_group_empty(j, now_mono(), &_a));
+        return 0;
+}
 
 static int on_job_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Job *j = userdata;
@@ -870,8 +995,7 @@ static void check_waiting_groups(Manager *m) {
                         continue;
                 k++;
                 if (job_group_empty(m, j)) {
-                        rt->waiting_group = false;
-                        m->n_waiting_group--;
+                        stop_waiting_group(m, j);
                         JOB_EVENT(m, j, job_on_group_empty(j, now_mono(), &_a));
                 }
         }
@@ -1200,11 +1324,13 @@ int manager_heartbeat(Manager *m, const char *name, const char *source, const ch
                 return -ENOENT;
         rt = job_runtime(j);
         rt->last_heartbeat_realtime = now_real();
+        m->generation++;
         if (status && *status)
                 set_status_text(j, status);
         if (m->registry)
                 (void) registry_heartbeat_add(m->registry, name, rt->last_heartbeat_realtime, source, status, 100);
-        JOB_EVENT(m, j, job_on_ready(j, now_mono(), &_a));
+        /* Not job_on_ready(): a heartbeat feeds the watchdog, it does not make a notify job ready. */
+        JOB_EVENT(m, j, job_on_heartbeat(j, now_mono(), &_a));
         return 0;
 }
 
@@ -1303,6 +1429,32 @@ static int manager_load_jobs(Manager *m, bool reload) {
         if (r < 0)
                 return log_error_errno(r, "Failed to read the job directories: %m");
 
+        /* The entrypoint form: main comes from the command line, never from a file. */
+        if (m->options.main_argv && m->options.main_argv[0]) {
+                JobConfig *mc = NULL, **l;
+                size_t k = 0;
+
+                r = pid1_main_config(m->options.main_argv, &mc);
+                if (r < 0)
+                        log_error_errno(r, "Failed to make the job '%s' of the command line: %m", PID1_MAIN_JOB);
+                else if (!(l = realloc(configs, (n + 1) * sizeof(JobConfig *))))
+                        job_config_free(mc);
+                else {
+                        configs = l;
+                        for (size_t i = 0; i < n; i++) {
+                                if (!streq(configs[i]->name, PID1_MAIN_JOB)) {
+                                        configs[k++] = configs[i];
+                                        continue;
+                                }
+                                log_warning("%s: ignored, the job '%s' is the command given after --",
+                                            configs[i]->source_path ?: "?", PID1_MAIN_JOB);
+                                job_config_free(configs[i]);
+                        }
+                        configs[k++] = mc;
+                        n = k;
+                }
+        }
+
         seen = hashmap_new_string();
         if (!seen) {
                 job_config_array_free(configs, n);
@@ -1376,6 +1528,17 @@ static int manager_load_jobs(Manager *m, bool reload) {
         if (r < 0)
                 return log_error_errno(r, "Failed to order the jobs: %m");
 
+        /* A re-executed pmd takes its jobs back as they were, before anything could start them. */
+        if (!reload && deserialize_active(m)) {
+                _cleanup_strv_free_ char **dropped = NULL;
+                r = deserialize_jobs(m, &dropped);
+                if (r < 0)
+                        log_warning_errno(r, "Some state of the previous image could not be taken back: %m");
+                STRV_FOREACH(d, dropped)
+                        log_warning("%s: its job file is gone, killed what was left of it after the re-execution",
+                                    *d);
+        }
+
         /* Start what should run and does not: at startup every enabled job; on reload the new
          * ones (and fixed ones), which are inactive and not failed yet. */
         it = 0;
@@ -1402,19 +1565,46 @@ int manager_reload(Manager *m, const char *actor) {
 
 /* ---- signals ---- */
 
+/* `pmd -- COMMAND`: main_argv is an empty list without a command. */
+static bool entrypoint_form(Manager *m) {
+        return m->options.main_argv && m->options.main_argv[0];
+}
+
+/* The entrypoint form: a signal sent to pmd is meant for main, as with tini; main's end then
+ * stops the others. The RTMIN requests are pmd's own, and once main is gone (or pmd is stopping)
+ * every signal is pmd's again: a second SIGINT then escalates as usual. */
+static bool forward_to_main(Manager *m, int sig) {
+        Job *j;
+
+        if (!entrypoint_form(m) || m->shutting_down || (sig >= SIGRTMIN + 3 && sig <= SIGRTMIN + 5))
+                return false;
+        j = manager_get_job(m, PID1_MAIN_JOB);
+        if (!j || j->main_pid <= 0 || job_runtime(j)->main_pidfd < 0)
+                return false;
+        log_info("Passing %s on to main (pid %d)", signal_to_string(sig) ?: "a signal", (int) j->main_pid);
+        job_kill(m, j, KILL_WHO_MAIN, sig);
+        return true;
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *ssi, void *userdata) {
         Manager *m = userdata;
         int sig = (int) ssi->ssi_signo;
 
+        if (forward_to_main(m, sig))
+                return 0;
         if (sig == SIGTERM || sig == SIGINT) {
                 if (m->shutting_down && sig == SIGTERM)
                         return 0;
                 (void) manager_shutdown(m, 0, sig == SIGTERM ? "signal:SIGTERM" : "signal:SIGINT");
         } else if (sig == SIGHUP)
                 (void) manager_reload(m, "signal:SIGHUP");
+        else if (sig == SIGUSR1)
+                (void) manager_rotate_logs(m, NULL, "signal:SIGUSR1");
         else if (sig == SIGRTMIN + 3 || sig == SIGRTMIN + 4 || sig == SIGRTMIN + 5)
-                (void) manager_shutdown(m, 0, sig == SIGRTMIN + 3 ? "signal:SIGRTMIN+3" :
-                                              sig == SIGRTMIN + 4 ? "signal:SIGRTMIN+4" : "signal:SIGRTMIN+5");
+                (void) manager_shutdown_action(m, sig == SIGRTMIN + 3 ? PID1_HALT :
+                                                  sig == SIGRTMIN + 4 ? PID1_POWEROFF : PID1_REBOOT,
+                                               sig == SIGRTMIN + 3 ? "signal:SIGRTMIN+3" :
+                                               sig == SIGRTMIN + 4 ? "signal:SIGRTMIN+4" : "signal:SIGRTMIN+5");
         return 0;
 }
 
@@ -1452,6 +1642,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         m->options.main_argv = strv_copy(o->main_argv);
         m->jobs = hashmap_new_string();
         m->pids = hashmap_new_uint64();
+        m->reexec = reexec_new();
+        if (!m->reexec)
+                return -ENOMEM;
         if (!m->options.state_dir || !m->options.log_dir || !m->jobs || !m->pids)
                 return -ENOMEM;
         m->startup_realtime = now_real();
@@ -1466,6 +1659,7 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 sigaddset(&mask, sigs[i]);
         for (int i = 3; i <= 5; i++)
                 sigaddset(&mask, SIGRTMIN + i);
+        sigaddset(&mask, SIGUSR1);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return -errno;
         (void) signal(SIGPIPE, SIG_IGN);
@@ -1485,6 +1679,29 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
                 if (r < 0)
                         return r;
         }
+        /* SIGUSR1: rotate or reopen the job logs (logrotate's postrotate). */
+        r = sd_event_add_signal(m->event, &m->signal_sources[7], SIGUSR1, on_signal, m);
+        if (r < 0)
+                return r;
+        r = log_context_new(m->event, &m->log_context);
+        if (r < 0)
+                return r;
+
+        if (m->options.main_argv && m->options.main_argv[0]) {
+                /* What tini passes on besides what on_signal() has already (TERM, INT, HUP, USR1);
+                 * the job-control and fault signals stay pmd's. */
+                static const int fwd[] = { SIGQUIT, SIGUSR2, SIGWINCH, SIGALRM, SIGCONT };
+                sigemptyset(&mask);
+                for (size_t i = 0; i < ELEMENTSOF(fwd); i++)
+                        sigaddset(&mask, fwd[i]);
+                if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                        return -errno;
+                for (size_t i = 0; i < ELEMENTSOF(fwd); i++) {
+                        r = sd_event_add_signal(m->event, &m->forward_sources[i], fwd[i], on_signal, m);
+                        if (r < 0 && r != -EBUSY) /* EBUSY: another part of pmd handles it already */
+                                return r;
+                }
+        }
 
         r = sd_event_add_post(m->event, &m->commit_source, on_commit, m);
         if (r < 0)
@@ -1501,6 +1718,44 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
 
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+/* The notify socket and the HTTP server: a part that cannot start is logged and left off (SPEC
+ * §6); pmd supervises without it. */
+static void manager_start_faces(Manager *m) {
+        _cleanup_free_ char *path = NULL;
+        const char *slash;
+        int r;
+
+        /* The notify socket lives beside the private control socket (/run/pmd/notify). */
+        slash = m->options.socket_path ? strrchr(m->options.socket_path, '/') : NULL;
+        if (slash && slash > m->options.socket_path)
+                r = asprintf(&path, "%.*s/notify", (int) (slash - m->options.socket_path), m->options.socket_path);
+        else
+                r = asprintf(&path, "%s/notify", m->options.state_dir);
+        if (r < 0) {
+                log_oom();
+                return;
+        }
+        slash = strrchr(path, '/');
+        if (slash > path) {
+                _cleanup_free_ char *dir = strndup(path, (size_t) (slash - path));
+                if (dir)
+                        (void) mkdir_p(dir, 0755);
+        }
+        r = notify_server_new(m, path, &m->notify);
+        if (r < 0)
+                log_error_errno(r, "Failed to open the notify socket '%s', Type=notify and WATCHDOG=1 will "
+                                   "not work: %m", path);
+        else
+                log_debug("Notify socket at %s", notify_server_address(m->notify));
+
+        if (m->options.http && !streq(m->options.http, "off")) {
+                r = http_server_new(m, m->options.http, &m->http);
+                if (r < 0)
+                        log_error_errno(r, "Failed to start the HTTP server on %s, carrying on without it: %m",
+                                        m->options.http);
+        }
 }
 
 int manager_startup(Manager *m) {
@@ -1530,7 +1785,8 @@ int manager_startup(Manager *m) {
         free(db);
         if (asprintf(&db, "%s/registry.db", m->options.state_dir) < 0)
                 return log_oom();
-        r = registry_open(db, now_real(), &m->registry, &abandoned);
+        /* Re-executed: the open runs are still running, not abandoned. */
+        r = registry_open(db, deserialize_active(m) ? USEC_INFINITY : now_real(), &m->registry, &abandoned);
         if (r < 0)
                 /* pmd supervises without a registry rather than not at all. */
                 log_error_errno(r, "Failed to open the registry '%s', running without it: %m", db);
@@ -1551,6 +1807,7 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 log_info("No cgroup for jobs (%s), using process groups", strerror(-r));
 
+        manager_start_faces(m);
         manager_audit(m, "pmd", "startup", NULL, "ok");
 
         /* Before the jobs start, so that their first state changes are announced. */
@@ -1584,6 +1841,9 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         /* The bus first: its observer must not see the jobs go. */
         m->bus = bus_free(m->bus);
+        /* The other faces too: they call into the manager and hold sources on its loop. */
+        m->http = http_server_free(m->http);
+        m->notify = notify_server_free(m->notify);
         if (manager_list_jobs(m, &l, &n) >= 0) {
                 for (size_t i = 0; i < n; i++)
                         manager_drop_job(m, l[i]);
@@ -1593,13 +1853,18 @@ Manager *manager_free(Manager *m) {
         (void) v;
         for (size_t i = 0; i < ELEMENTSOF(m->signal_sources); i++)
                 sd_event_source_disable_unref(m->signal_sources[i]);
+        for (size_t i = 0; i < ELEMENTSOF(m->forward_sources); i++)
+                sd_event_source_disable_unref(m->forward_sources[i]);
+        reexec_free(m->reexec);
         sd_event_source_disable_unref(m->commit_source);
         sd_event_source_disable_unref(m->queue_source);
+        m->log_context = log_context_free(m->log_context); /* after the jobs: their logs use it */
         registry_free(m->registry);
         safe_close(m->lock_fd);
         cgroup_root_free(m->cgroup_root);
         hashmap_free(m->jobs);
         hashmap_free(m->pids);
+        usage_cache_clear(m);
         free(m->candidates);
         free(m->observers);
         sd_event_unref(m->event);
@@ -1631,6 +1896,10 @@ usec_t manager_get_startup_realtime(Manager *m) {
         return m->startup_realtime;
 }
 
+LogContext *manager_get_log_context(Manager *m) {
+        return m->log_context;
+}
+
 int manager_add_observer(Manager *m, ManagerJobObserver f, void *userdata) {
         Observer *o = realloc(m->observers, (m->n_observers + 1) * sizeof(Observer));
         if (!o)
@@ -1640,13 +1909,37 @@ int manager_add_observer(Manager *m, ManagerJobObserver f, void *userdata) {
         return 0;
 }
 
-/* Sum over the processes of a process group, from /proc (no cgroup to ask). */
-static int pgroup_usage(pid_t pgid, uint64_t *ret_cpu_usec, uint64_t *ret_rss) {
-        _cleanup_(closedirp) DIR *d = opendir("/proc");
+/* Usage by process group, from /proc, for jobs without a cgroup. One scan of /proc serves every
+ * job for the rest of the loop iteration: listing n jobs costs one scan, not n. */
+typedef struct PgroupUsage {
+        uint64_t cpu_usec, rss;
+} PgroupUsage;
+
+static void usage_cache_clear(Manager *m) {
+        size_t it = 0;
+        void *v;
+
+        while (hashmap_iterate(m->usage, &it, &v, NULL))
+                free(v);
+        m->usage = hashmap_free(m->usage);
+}
+
+static int usage_cache_refresh(Manager *m) {
+        _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        uint64_t cpu = 0, rss = 0;
+        uint64_t iteration = 0;
         long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
 
+        (void) sd_event_get_iteration(m->event, &iteration);
+        if (m->usage && m->usage_iteration == iteration)
+                return 0;
+        usage_cache_clear(m);
+        m->usage = hashmap_new_uint64();
+        if (!m->usage)
+                return -ENOMEM;
+        m->usage_iteration = iteration;
+
+        d = opendir("/proc");
         if (!d)
                 return -errno;
         while ((de = readdir(d))) {
@@ -1654,6 +1947,7 @@ static int pgroup_usage(pid_t pgid, uint64_t *ret_cpu_usec, uint64_t *ret_rss) {
                 unsigned long utime, stime;
                 long pg, rsspages;
                 pid_t q = (pid_t) atol(de->d_name);
+                PgroupUsage *u;
 
                 if (q <= 0)
                         continue;
@@ -1662,21 +1956,36 @@ static int pgroup_usage(pid_t pgid, uint64_t *ret_cpu_usec, uint64_t *ret_rss) {
                 if (!f || !fgets(buf, sizeof(buf), f))
                         continue;
                 p = strrchr(buf, ')');
-                /* fields after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt
-                 * cmajflt utime stime cutime cstime priority nice threads itrealvalue starttime
-                 * vsize rss */
+                /* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+                 * utime stime cutime cstime priority nice threads itrealvalue starttime vsize rss */
                 if (!p || sscanf(p + 2, "%*c %*d %ld %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d "
-                                        "%*d %*d %*u %*u %ld", &pg, &utime, &stime, &rsspages) != 4)
+                                        "%*d %*d %*u %*u %ld", &pg, &utime, &stime, &rsspages) != 4 || pg <= 0)
                         continue;
-                if (pg != pgid)
-                        continue;
-                cpu += (uint64_t) (utime + stime) * USEC_PER_SEC / (uint64_t) tck;
-                rss += (uint64_t) rsspages * (uint64_t) page;
+                u = hashmap_get(m->usage, HASHMAP_UINT(pg));
+                if (!u) {
+                        u = calloc(1, sizeof(PgroupUsage));
+                        if (!u || hashmap_put(m->usage, HASHMAP_UINT(pg), u) < 0) {
+                                free(u);
+                                return -ENOMEM;
+                        }
+                }
+                u->cpu_usec += (uint64_t) (utime + stime) * USEC_PER_SEC / (uint64_t) tck;
+                u->rss += (uint64_t) rsspages * (uint64_t) page;
         }
+        return 0;
+}
+
+static int pgroup_usage(Manager *m, pid_t pgid, uint64_t *ret_cpu_usec, uint64_t *ret_rss) {
+        PgroupUsage *u;
+        int r = usage_cache_refresh(m);
+
+        if (r < 0)
+                return r;
+        u = hashmap_get(m->usage, HASHMAP_UINT(pgid));
         if (ret_cpu_usec)
-                *ret_cpu_usec = cpu;
+                *ret_cpu_usec = u ? u->cpu_usec : 0;
         if (ret_rss)
-                *ret_rss = rss;
+                *ret_rss = u ? u->rss : 0;
         return 0;
 }
 
@@ -1688,7 +1997,7 @@ int manager_job_cpu_usec(Manager *m, Job *j, uint64_t *ret) {
                 *ret = 0;
                 return 0;
         }
-        return pgroup_usage(rt->main_pgid, ret, NULL);
+        return pgroup_usage(m, rt->main_pgid, ret, NULL);
 }
 
 int manager_job_memory(Manager *m, Job *j, uint64_t *ret) {
@@ -1699,5 +2008,196 @@ int manager_job_memory(Manager *m, Job *j, uint64_t *ret) {
                 *ret = 0;
                 return 0;
         }
-        return pgroup_usage(rt->main_pgid, NULL, ret);
+        return pgroup_usage(m, rt->main_pgid, NULL, ret);
+}
+
+/* ---- for the notify socket and the HTTP face ---- */
+
+/* A process in a job's cgroup: /proc/PID/cgroup names ".../pmd-jobs-INSTANCE/NAME.job". */
+static Job *job_by_cgroup(Manager *m, pid_t pid) {
+        char path[64], line[4096];
+        const char *root = cgroup_root_path(m->cgroup_root), *root_base;
+        _cleanup_fclose_ FILE *f = NULL;
+
+        if (!root)
+                return NULL;
+        root_base = strrchr(root, '/') ? strrchr(root, '/') + 1 : root;
+        (void) snprintf(path, sizeof(path), "/proc/%d/cgroup", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return NULL;
+        while (fgets(line, sizeof(line), f)) {
+                char *nl = strchr(line, '\n'), *base, *parent;
+                size_t n;
+                Job *j;
+
+                if (!strneq(line, "0::", 3))
+                        continue;
+                if (nl)
+                        *nl = 0;
+                base = strrchr(line, '/');
+                if (!base || base == line)
+                        return NULL;
+                *base++ = 0;
+                parent = strrchr(line, '/');
+                parent = parent ? parent + 1 : line;
+                n = strlen(base);
+                if (isempty(root_base) || !streq(parent, root_base) || n <= 4 || !streq(base + n - 4, ".job"))
+                        return NULL;
+                base[n - 4] = 0;
+                j = manager_get_job(m, base);
+                return j && job_runtime(j)->cgroup_fd >= 0 ? j : NULL;
+        }
+        return NULL;
+}
+
+Job *manager_job_by_pid(Manager *m, pid_t pid) {
+        Job *j;
+        pid_t pgid;
+
+        if (pid <= 0)
+                return NULL;
+        j = hashmap_get(m->pids, HASHMAP_UINT(pid));
+        if (j)
+                return j;
+        if (m->cgroup_root && (j = job_by_cgroup(m, pid)))
+                return j;
+        /* Process groups: each run's main and control process lead their own group, so the
+         * group id is the pid of one of them. */
+        pgid = getpgid(pid);
+        if (pgid > 0 && (j = hashmap_get(m->pids, HASHMAP_UINT(pgid)))) {
+                JobRuntime *rt = job_runtime(j);
+                if (rt->main_pgid == pgid || rt->control_pgid == pgid)
+                        return j;
+        }
+        return NULL;
+}
+
+void manager_job_actions(Manager *m, Job *j, JobActions *a, bool was_inactive) {
+        manager_dispatch(m, j, a);
+        busy_account(m, j, was_inactive);
+        manager_check_exit(m);
+}
+
+void manager_set_status_text(Manager *m, Job *j, const char *text) {
+        JobRuntime *rt = job_runtime(j);
+
+        if (streq(rt->status_text ?: "", text ?: ""))
+                return;
+        set_status_text(j, text);
+        if (m->registry)
+                (void) registry_job_update(m->registry, j->name, job_public_state_string(j),
+                                           job_result_to_string(j->result), j->main_pid, j->restart_count,
+                                           rt->state_change_realtime, rt->status_text);
+}
+
+int manager_job_set_main_pid(Manager *m, Job *j, pid_t pid) {
+        JobActions a = {};
+
+        if (pid <= 0)
+                return -EINVAL;
+        if (pid == j->main_pid)
+                return 0;
+        /* Only while the job has a main process to replace (or is starting up). */
+        if (j->main_pid <= 0 && j->state != JOB_START)
+                return -ESRCH;
+        job_take_main_pid(m, j, pid);
+        if (job_runtime(j)->main_pidfd < 0)
+                return -ESRCH;
+        j->main_pid = pid;
+        a.items[a.n++] = (JobAction) { .type = JOB_ACTION_STATE_CHANGED };
+        manager_dispatch(m, j, &a);
+        return 0;
+}
+
+uint64_t manager_generation(Manager *m) {
+        return m->generation;
+}
+
+NotifyServer *manager_get_notify(Manager *m) {
+        return m->notify;
+}
+
+HttpServer *manager_get_http(Manager *m) {
+        return m->http;
+}
+
+CGroupRoot *manager_get_cgroup_root(Manager *m) {
+        return m->cgroup_root;
+}
+
+/* ---- PID 1 and re-execution (pid1.c, serialize.c) ---- */
+
+int manager_shutdown_action(Manager *m, Pid1Action action, const char *actor) {
+        if (action < 0 || action >= _PID1_ACTION_MAX)
+                return -EINVAL;
+        /* A halt, power-off or reboot asked during a plain stop says what follows it. */
+        if (action != PID1_EXIT) {
+                if (!m->shutting_down || m->action != action)
+                        log_info("%s requested (%s)", pid1_action_to_string(action), actor);
+                m->action = action;
+        }
+        return manager_shutdown(m, 0, actor);
+}
+
+Pid1Action manager_get_action(Manager *m) {
+        return m->action;
+}
+
+int manager_reexecute(Manager *m, const char *actor) {
+        int r;
+
+        if (m->shutting_down) {
+                manager_audit(m, actor, "reexec", NULL, "shutting down");
+                return -ESHUTDOWN;
+        }
+        r = reexec_schedule(m, actor);
+        if (r < 0) {
+                manager_audit(m, actor, "reexec", NULL, "failed");
+                return log_error_errno(r, "Cannot re-execute (%s): %m", actor);
+        }
+        manager_audit(m, actor, "reexec", NULL, "ok");
+        log_info("Re-execution requested (%s)", actor);
+        return 0;
+}
+
+Reexec *manager_get_reexec(Manager *m) {
+        return m->reexec;
+}
+
+void manager_job_adopt(Manager *m, Job *j) {
+        JobRuntime *rt = job_runtime(j);
+        int r;
+
+        if (j->main_pid > 0)
+                (void) hashmap_replace(m->pids, HASHMAP_UINT(j->main_pid), j);
+        if (j->control_pid > 0)
+                (void) hashmap_replace(m->pids, HASHMAP_UINT(j->control_pid), j);
+        if (rt->main_error_fd >= 0) {
+                r = sd_event_add_io(m->event, &rt->main_exec_source, rt->main_error_fd, EPOLLIN, on_exec_pipe, j);
+                if (r < 0)
+                        log_warning_errno(r, "%s: Failed to watch the exec of pid %d: %m", j->name, (int) j->main_pid);
+        }
+        if (rt->control_error_fd >= 0) {
+                r = sd_event_add_io(m->event, &rt->control_exec_source, rt->control_error_fd, EPOLLIN,
+                                    on_exec_pipe, j);
+                if (r < 0)
+                        log_warning_errno(r, "%s: Failed to watch the exec of pid %d: %m", j->name,
+                                          (int) j->control_pid);
+        }
+        /* The same monotonic deadline as before the exec: the clock did not move. */
+        if (j->timer_usec != USEC_INFINITY)
+                job_arm_timer(m, j, j->timer_usec);
+        if (!job_is_inactive(j))
+                m->n_busy++;
+        if (rt->waiting_group)
+                m->n_waiting_group++;
+        if (rt->start_queued || rt->stop_queued)
+                queue_candidate(m, j);
+        m->generation++;
+        /* Loading wrote "stopped" for every job it found; put the true state back. */
+        if (m->registry)
+                (void) registry_job_update(m->registry, j->name, job_public_state_string(j),
+                                           job_result_to_string(j->result), j->main_pid, j->restart_count,
+                                           rt->state_change_realtime, rt->status_text);
 }

@@ -8,11 +8,14 @@
 #include <systemd/sd-event.h>
 
 #include "job.h"
+#include "pid1.h"
 #include "registry.h"
 #include "util/hashmap.h"
 
 typedef struct Manager Manager;
 typedef struct CGroupRoot CGroupRoot;
+typedef struct JobLog JobLog;
+typedef struct LogContext LogContext;
 
 typedef struct ManagerOptions {
         char **job_dirs;
@@ -38,6 +41,7 @@ typedef struct JobRuntime {
         pid_t main_pgid, control_pgid; /* process groups of the run (process-group kill mode) */
         int cgroup_fd;                /* the job's cgroup, or -1 */
         bool waiting_group;           /* stopping: waiting for the group to empty */
+        sd_event_source *group_source; /* cgroup.events watch while waiting_group */
         int64_t run_id;               /* registry row of the current run, 0 if none */
         usec_t state_change_realtime; /* µs since the epoch */
         usec_t run_start_realtime;
@@ -48,6 +52,8 @@ typedef struct JobRuntime {
         bool remove_when_stopped;     /* reload: the file is gone */
         bool was_active;              /* reload: restart after applying next_config */
         bool enabled;                 /* AutoStart= or the registry's enable state */
+        JobLog *log;                  /* output capture (manager-log.c), made at the first spawn */
+        uint64_t log_offset;          /* where the current run's output starts in NAME.log */
         char *heartbeat_token;        /* PMD_HEARTBEAT_TOKEN of the current run (hex), NULL before */
 } JobRuntime;
 
@@ -68,6 +74,7 @@ sd_event *manager_get_event(Manager *m);
 Registry *manager_get_registry(Manager *m);
 const ManagerOptions *manager_get_options(Manager *m);
 usec_t manager_get_startup_realtime(Manager *m);
+LogContext *manager_get_log_context(Manager *m);
 
 Job *manager_get_job(Manager *m, const char *name);
 size_t manager_n_jobs(Manager *m);
@@ -118,3 +125,22 @@ CGroupRoot *manager_get_cgroup_root(Manager *m);
 /* Usage of all processes of a job (cgroup, else the process group from /proc). */
 int manager_job_cpu_usec(Manager *m, Job *j, uint64_t *ret);
 int manager_job_memory(Manager *m, Job *j, uint64_t *ret);
+
+/* PID 1 (pid1.c). Stop every job as manager_shutdown() does, then: PID1_EXIT leaves the loop (pmd
+ * exits); halt, poweroff and reboot leave it too, and main.c ends the system with reboot(2) in
+ * --boot mode, or exits 0 in a container. A later request overrides the action of an earlier
+ * one. Used by SIGRTMIN+3/+4/+5 and by the bus's Halt/PowerOff/Reboot. */
+int manager_shutdown_action(Manager *m, Pid1Action action, const char *actor);
+/* What the loop ended for; PID1_EXIT unless halt, poweroff or reboot was asked. */
+Pid1Action manager_get_action(Manager *m);
+
+/* Re-execution (serialize.c): check that pmd can exec itself, then do it right after this loop
+ * iteration (so the caller's reply goes out first), keeping every job. 0 = scheduled; -ESHUTDOWN
+ * while stopping; else why it cannot happen. A failure of the exec itself is logged and audited,
+ * and pmd goes on in the old image. */
+int manager_reexecute(Manager *m, const char *actor);
+typedef struct Reexec Reexec;
+Reexec *manager_get_reexec(Manager *m);
+/* serialize.c, in the new image: the job's fields were restored; register its pids, exec pipes,
+ * timer and accounting with the loop, as if it had been running here all along. */
+void manager_job_adopt(Manager *m, Job *j);

@@ -49,6 +49,7 @@ typedef enum Stmt {
         STMT_JOB_SET_ENABLED,
         STMT_RUN_BEGIN,
         STMT_RUN_END,
+        STMT_RUN_SET_LOG_OFFSET,
         STMT_RUN_LIST_JOB,
         STMT_RUN_LIST_ALL,
         STMT_RUNS_ABANDON,
@@ -86,11 +87,12 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_RUN_BEGIN] = "INSERT INTO runs (job, pid, start) VALUES (?1, ?2, ?3)",
         [STMT_RUN_END] = "UPDATE runs SET \"end\" = ?2, exit_code = ?3, exit_status = ?4, result = ?5 "
                          "WHERE id = ?1",
+        [STMT_RUN_SET_LOG_OFFSET] = "UPDATE runs SET log_offset = ?2 WHERE id = ?1",
         [STMT_RUN_LIST_JOB] =
-                "SELECT id, job, pid, start, \"end\", exit_code, exit_status, result FROM "
+                "SELECT id, job, pid, start, \"end\", exit_code, exit_status, result, log_offset FROM "
                 "(SELECT * FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
         [STMT_RUN_LIST_ALL] =
-                "SELECT id, job, pid, start, \"end\", exit_code, exit_status, result FROM "
+                "SELECT id, job, pid, start, \"end\", exit_code, exit_status, result, log_offset FROM "
                 "(SELECT * FROM runs ORDER BY id DESC LIMIT ?1) ORDER BY id",
         [STMT_RUNS_ABANDON] = "UPDATE runs SET \"end\" = ?1, result = 'abandoned' WHERE \"end\" IS NULL",
 
@@ -345,9 +347,16 @@ static int migrate_to_v2(Registry *r) {
                 "CREATE INDEX heartbeats_job ON heartbeats (job, id);");
 }
 
+/* Version 3: where each run's output starts in the job's log file, so that `pmctl status` shows
+ * the lines of the current run. NULL for runs recorded before. */
+static int migrate_to_v3(Registry *r) {
+        return exec_sql(r, "ALTER TABLE runs ADD COLUMN log_offset INTEGER;");
+}
+
 static int (*const migrations[])(Registry *r) = {
         migrate_to_v1,
         migrate_to_v2,
+        migrate_to_v3,
 };
 _Static_assert(ELEMENTSOF(migrations) == REGISTRY_SCHEMA_VERSION, "one migration per schema version");
 
@@ -513,9 +522,11 @@ int registry_open(const char *path, usec_t now_realtime, Registry **ret, unsigne
         if (k < 0)
                 return k;
 
-        k = close_abandoned_runs(r, now_realtime, &n_abandoned);
-        if (k < 0)
-                return k;
+        if (now_realtime != USEC_INFINITY) {
+                k = close_abandoned_runs(r, now_realtime, &n_abandoned);
+                if (k < 0)
+                        return k;
+        }
 
         if (ret_n_abandoned)
                 *ret_n_abandoned = n_abandoned;
@@ -699,6 +710,31 @@ int registry_run_end(Registry *r, int64_t id, usec_t end_realtime, int exit_code
         return 0;
 }
 
+int registry_run_set_log_offset(Registry *r, int64_t id, uint64_t offset) {
+        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        int rc, k;
+
+        assert(r);
+
+        k = ensure_transaction(r);
+        if (k < 0)
+                return k;
+
+        s = stmt_get(r, STMT_RUN_SET_LOG_OFFSET);
+        rc = sqlite3_bind_int64(s, 1, id);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int64(s, 2, (sqlite3_int64) MIN(offset, (uint64_t) INT64_MAX));
+        if (rc != SQLITE_OK)
+                return set_error(r, rc);
+
+        k = step_done(r, s);
+        if (k < 0)
+                return k;
+        if (sqlite3_changes(r->db) == 0)
+                return set_error_msg(r, -ENOENT, "no run with id %" PRIi64, id);
+        return 0;
+}
+
 int registry_run_list(Registry *r, const char *job, unsigned n,
                       int (*cb)(const RegistryRun *e, void *userdata), void *userdata) {
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
@@ -729,6 +765,7 @@ int registry_run_list(Registry *r, const char *job, unsigned n,
                         .exit_code = sqlite3_column_int(s, 5),
                         .exit_status = sqlite3_column_int(s, 6),
                         .result = column_text(s, 7),
+                        .log_offset = sqlite3_column_type(s, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 8),
                 };
                 int k = cb(&e, userdata);
                 if (k < 0)

@@ -14,12 +14,13 @@
 typedef struct Registry Registry;
 
 /* PRAGMA user_version of the schema this build writes. Older files are migrated on open. */
-#define REGISTRY_SCHEMA_VERSION 2
+#define REGISTRY_SCHEMA_VERSION 3
 
 /* Opens (creating) path in WAL mode, synchronous=FULL, runs migrations up to the current
  * PRAGMA user_version, and closes runs left open by a pmd that was killed (end time = now,
  * result "abandoned"); *ret_n_abandoned says how many. A file with a newer schema than
- * REGISTRY_SCHEMA_VERSION is left untouched: -EPROTO. Other errors: -EBADMSG (corrupt / not a
+ * REGISTRY_SCHEMA_VERSION is left untouched: -EPROTO. now_realtime USEC_INFINITY leaves open runs
+ * open (a re-executed pmd still supervises them). Other errors: -EBADMSG (corrupt / not a
  * database), -ENOENT / -EACCES (cannot open), -EBUSY (another writer holds the lock), -ENOSPC,
  * -EOPNOTSUPP (WAL unavailable), -EIO. */
 int registry_open(const char *path, usec_t now_realtime, Registry **ret, unsigned *ret_n_abandoned);
@@ -50,6 +51,9 @@ int registry_job_set_enabled(Registry *r, const char *name, bool enabled);
 int registry_run_begin(Registry *r, const char *name, pid_t pid, usec_t start_realtime, int64_t *ret_id);
 int registry_run_end(Registry *r, int64_t id, usec_t end_realtime, int exit_code, int exit_status,
                      const char *result);
+/* Where the run's output starts in the job's current log file (LOG_DIR/NAME.log); 0 again after
+ * a rotation. -ENOENT for an unknown id. */
+int registry_run_set_log_offset(Registry *r, int64_t id, uint64_t offset);
 
 /* Audit: actor is "uid:0", "pmd", "http:alice" …; outcome "ok" or an error text. */
 int registry_audit(Registry *r, usec_t ts_realtime, const char *actor, const char *action,
@@ -71,6 +75,7 @@ typedef struct RegistryRun {
         usec_t start, end; /* end 0 = still running */
         int exit_code, exit_status;
         const char *result;
+        int64_t log_offset; /* -1: not known (no log, or recorded by an older pmd) */
 } RegistryRun;
 /* The last n runs of a job (or all jobs when job is NULL), oldest first. */
 int registry_run_list(Registry *r, const char *job, unsigned n,

@@ -20,9 +20,9 @@ $PMCTL|  $PMCTL --socket .demo/pmd.sock logs -f flaky
 -|  tail -f .demo/log/*.log
 -|  sqlite3 .demo/state/registry.db 'select * from runs'
 -|  cat /tmp/pmd-demo/setup-done                       (written by the oneshot job setup)
+-|  curl localhost:8610/status                          (HTTP: /status, /status/web, /metrics)
+-|  curl localhost:8610/metrics
 "
-# Once pmd serves HTTP (SPEC section 10), add:
-#   -|  curl localhost:8610/status
 
 echo "pmd demo: jobs from units/examples/, state and logs in .demo/"
 echo "  ticker    prints the date every 2 s (Restart=always)"

@@ -40,6 +40,12 @@ test    psmisc
 test    util-linux              unshare, nsenter, flock
 test    python3
 test    systemd                 systemd-notify, busctl
+test    python3-systemd         sd_notify from python (test-notify-*)
+test    prometheus              promtool and a real Prometheus server (test-http-*)
+test    wrk                     bench/bench-http.sh
+test    qemu-system-x86         test-vm-boot: pmd as the init of a VM (tcg)
+test    busybox-static          the VM's sh, sleep and kill
+test    cpio                    the VM's initramfs
 # stock .service files that test-system-units parses; installed, never started
 test    nginx
 test    redis-server

@@ -143,8 +143,18 @@ expect_error org.freedesktop.DBus.Error.InvalidArgs /org/pmd1 org.pmd1.Manager.S
 expect_error org.freedesktop.DBus.Error.UnknownMethod /org/pmd1 org.pmd1.Manager.Frobnicate
 expect_error org.freedesktop.DBus.Error.UnknownObject /org/pmd1/job/nosuch org.freedesktop.DBus.Properties.GetAll \
         string:org.pmd1.Job
-expect_error org.freedesktop.DBus.Error.NotSupported /org/pmd1 org.pmd1.Manager.Reexecute
 job_state_is web running || fail "web disturbed by bad input"
+
+# Reexecute over the bus: pmd execs itself anew, keeps its pid and the jobs' pids, and comes back
+# on the bus.
+web_pid=$(job_pid web)
+bctl call org.pmd1 /org/pmd1 org.pmd1.Manager Reexecute || fail "Reexecute failed"
+back_on_bus() { bctl call org.pmd1 /org/pmd1 org.pmd1.Manager ListJobs >/dev/null 2>&1; }
+reexeced() { grep -q "running (re-executed)" "$T/pmd.out"; }
+wait_until 10 reexeced
+wait_until 10 back_on_bus
+pid_alive "$PMD_PID" || fail "pmd gone after Reexecute"
+[[ "$(job_pid web)" == "$web_pid" ]] || fail "web restarted by Reexecute"
 
 # Heartbeat and KillJob by root.
 bctl call org.pmd1 /org/pmd1 org.pmd1.Manager Heartbeat ss web "all good"

@@ -158,8 +158,14 @@ expect 0 backup "$T/backup.db"
 [[ "$(sqlite3 "$T/backup.db" "SELECT count(*) FROM audit")" -gt 0 ]] || fail "backup has no audit rows"
 expect 1 backup "$T/no/such/dir/backup.db"
 expect 0 reload
-expect 1 daemon-reexec
-grep -q 'not supported' "$T/err" || fail "daemon-reexec: $(cat "$T/err")"
+web_pid=$(job_pid web)
+expect 0 daemon-reexec
+pmctl_answers() { "$PMCTL" --socket "$T/pmd.sock" list >/dev/null 2>&1; }
+reexeced() { grep -q "running (re-executed)" "$T/pmd.out"; }
+wait_until 10 reexeced
+wait_until 10 pmctl_answers
+pid_alive "$PMD_PID" || fail "pmd gone after daemon-reexec"
+[[ "$(job_pid web)" == "$web_pid" ]] || fail "web restarted by daemon-reexec"
 
 # user add|passwd|del on STATE_DIR/users.
 echo secret | "$PMCTL" --socket "$T/pmd.sock" user add alice --role admin || fail "user add"

@@ -503,6 +503,104 @@ TEST(watchdog) {
         job_free(j);
 }
 
+TEST(heartbeat_and_watchdog_usec) {
+        Job *j = make_job((const char *const[]) { "ExecStart", "/bin/sleep 100", "Type", "notify", "Restart", "on-failure", NULL });
+        JobActions a = {};
+
+        /* No WatchdogSec=: a heartbeat arms nothing, a stale RUNNING timer does nothing. */
+        job_start(j, 0, &a);
+        spawned(j, &a, 10);
+        ASSERT_STREQ(PUBLIC(j), "starting");
+        a = (JobActions) {};
+        ASSERT_OK(job_on_heartbeat(j, SEC, &a)); /* not ready: a heartbeat is no READY=1 */
+        ASSERT_STREQ(PUBLIC(j), "starting");
+        a = (JobActions) {};
+        ASSERT_OK(job_set_watchdog(j, 5 * SEC, SEC, &a)); /* WATCHDOG_USEC= before READY=1 */
+        ASSERT_EQ(job_watchdog_usec(j), 5 * SEC);
+        a = (JobActions) {};
+        job_on_ready(j, 2 * SEC, &a);
+        ASSERT_STREQ(PUBLIC(j), "running");
+        ASSERT_EQ(j->timer_usec, 7 * SEC); /* the override applies once running */
+        a = (JobActions) {};
+        ASSERT_OK(job_on_heartbeat(j, 4 * SEC, &a));
+        ASSERT_EQ(j->timer_usec, 9 * SEC);
+        a = (JobActions) {};
+        ASSERT_OK(job_set_watchdog(j, 1 * SEC, 5 * SEC, &a)); /* a new interval restarts the count */
+        ASSERT_EQ(j->timer_usec, 6 * SEC);
+        ASSERT_EQ(job_set_watchdog(j, 0, 5 * SEC, &a), -EINVAL);
+        a = (JobActions) {};
+        job_on_timeout(j, 6 * SEC, &a);
+        ASSERT_TRUE(has_kill(&a, SIGABRT, KILL_WHO_MAIN));
+        ASSERT_STREQ(job_result_to_string(j->result), "watchdog");
+        exit_main(j, CLD_DUMPED, SIGABRT, true, 6 * SEC, &a);
+        ASSERT_STREQ(PUBLIC(j), "backoff");
+        /* The next run is back to WatchdogSec= (none). */
+        a = (JobActions) {};
+        job_on_timeout(j, 8 * SEC, &a);
+        ASSERT_EQ(job_watchdog_usec(j), 0);
+        job_free(j);
+}
+
+TEST(watchdog_trigger) {
+        Job *j = make_job((const char *const[]) { "ExecStart", "/bin/sleep 100", NULL });
+        JobActions a = {};
+
+        job_start(j, 0, &a);
+        spawned(j, &a, 10);
+        a = (JobActions) {};
+        ASSERT_OK(job_on_timeout(j, SEC, &a)); /* no watchdog: a stray RUNNING timeout is nothing */
+        ASSERT_STREQ(PUBLIC(j), "running");
+        ASSERT_EQ(a.n, 0);
+        ASSERT_OK(job_on_watchdog(j, SEC, &a)); /* WATCHDOG=trigger works without WatchdogSec= */
+        ASSERT_TRUE(has_kill(&a, SIGABRT, KILL_WHO_MAIN));
+        ASSERT_STREQ(PUBLIC(j), "stopping");
+        ASSERT_STREQ(job_result_to_string(j->result), "watchdog");
+        job_free(j);
+}
+
+TEST(extend_timeout) {
+        Job *j = make_job((const char *const[]) { "ExecStart", "/bin/x", "Type", "notify", "TimeoutStartSec", "2s",
+                                                  "TimeoutStopSec", "3s", NULL });
+        JobActions a = {};
+
+        job_start(j, 0, &a);
+        spawned(j, &a, 10);
+        ASSERT_EQ(j->timer_usec, 2 * SEC);
+        a = (JobActions) {};
+        ASSERT_OK(job_on_extend_timeout(j, 5 * SEC, SEC, &a));
+        ASSERT_EQ(j->timer_usec, 6 * SEC);
+        ASSERT_TRUE(find(&a, JOB_ACTION_TIMER));
+        a = (JobActions) {};
+        ASSERT_OK(job_on_extend_timeout(j, SEC, 2 * SEC, &a)); /* never earlier */
+        ASSERT_EQ(j->timer_usec, 6 * SEC);
+        ASSERT_EQ(a.n, 0);
+        a = (JobActions) {};
+        job_on_timeout(j, 6 * SEC, &a);
+        ASSERT_STREQ(job_result_to_string(j->result), "timeout");
+        ASSERT_STREQ(PUBLIC(j), "stopping");
+        /* A stop can be extended too. */
+        a = (JobActions) {};
+        ASSERT_OK(job_on_extend_timeout(j, 10 * SEC, 7 * SEC, &a));
+        ASSERT_EQ(j->timer_usec, 17 * SEC);
+        job_free(j);
+}
+
+TEST(stopping_notified) {
+        Job *j = make_job((const char *const[]) { "ExecStart", "/bin/x", "Restart", "always", "TimeoutStopSec", "3s", NULL });
+        JobActions a = {};
+
+        job_start(j, 0, &a);
+        spawned(j, &a, 10);
+        a = (JobActions) {};
+        ASSERT_OK(job_on_stopping(j, SEC, &a));
+        ASSERT_STREQ(PUBLIC(j), "stopping");
+        ASSERT_TRUE(!find(&a, JOB_ACTION_KILL)); /* it stops by itself: no signal */
+        ASSERT_EQ(j->timer_usec, 4 * SEC);
+        exit_main(j, CLD_EXITED, 0, true, 2 * SEC, &a);
+        ASSERT_STREQ(PUBLIC(j), "backoff"); /* Restart=always: back it comes */
+        job_free(j);
+}
+
 TEST(dependency_failure) {
         Job *j = make_job((const char *const[]) { "ExecStart", "/bin/true", NULL });
         JobActions a = {};
@@ -542,6 +640,10 @@ int main(void) {
         RUN(manual_restart);
         RUN(kill_modes);
         RUN(watchdog);
+        RUN(heartbeat_and_watchdog_usec);
+        RUN(watchdog_trigger);
+        RUN(extend_timeout);
+        RUN(stopping_notified);
         RUN(dependency_failure);
         RUN(tables);
         return 0;

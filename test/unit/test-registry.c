@@ -103,6 +103,7 @@ typedef struct Collected {
         usec_t ts[64], end[64];
         pid_t pid[64];
         int exit_code[64], exit_status[64];
+        int64_t log_offset[64];
         char text[64][32]; /* job, action or status */
         char result[64][32];
 } Collected;
@@ -117,6 +118,7 @@ static int collect_run(const RegistryRun *e, void *userdata) {
         c->pid[c->n] = e->pid;
         c->exit_code[c->n] = e->exit_code;
         c->exit_status[c->n] = e->exit_status;
+        c->log_offset[c->n] = e->log_offset;
         snprintf(c->text[c->n], sizeof c->text[0], "%s", e->job);
         snprintf(c->result[c->n], sizeof c->result[0], "%s", e->result ?: "");
         c->n++;
@@ -166,7 +168,7 @@ TEST(open_create) {
 
         db = raw_open(p);
         ASSERT_EQ(raw_int(db, "PRAGMA user_version"), REGISTRY_SCHEMA_VERSION);
-        ASSERT_EQ(REGISTRY_SCHEMA_VERSION, 2);
+        ASSERT_EQ(REGISTRY_SCHEMA_VERSION, 3);
         ASSERT_STREQ(raw_text(db, "PRAGMA journal_mode", buf, sizeof buf), "wal");
         ASSERT_EQ(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN "
                               "('jobs', 'runs', 'audit', 'heartbeats', 'heartbeats_job')"), 5);
@@ -276,6 +278,18 @@ TEST(runs) {
         ASSERT_EQ(c.id[0], b1);
         c = (Collected) {};
         ASSERT_EQ(registry_run_list(r, "nope", 10, collect_run, &c), 0);
+
+        /* Where a run's output starts in the job's log: unknown until set, then what was set. */
+        ASSERT_OK(registry_run_set_log_offset(r, a3, 4096));
+        ASSERT_EQ(registry_run_set_log_offset(r, 999999, 1), -ENOENT);
+        c = (Collected) {};
+        ASSERT_EQ(registry_run_list(r, "a", 10, collect_run, &c), 3);
+        ASSERT_EQ(c.log_offset[0], -1);
+        ASSERT_EQ(c.log_offset[2], 4096);
+        ASSERT_OK(registry_run_set_log_offset(r, a3, 0));
+        c = (Collected) {};
+        ASSERT_EQ(registry_run_list(r, "a", 1, collect_run, &c), 1);
+        ASSERT_EQ(c.log_offset[0], 0);
 }
 
 TEST(audit) {
@@ -454,7 +468,7 @@ TEST(migrate_from_v1) {
         ASSERT_EQ(n, 1); /* run 43 was open */
 
         db = raw_open(p);
-        ASSERT_EQ(raw_int(db, "PRAGMA user_version"), 2);
+        ASSERT_EQ(raw_int(db, "PRAGMA user_version"), REGISTRY_SCHEMA_VERSION);
         ASSERT_EQ(raw_int(db, "SELECT count(*) FROM sqlite_master "
                               "WHERE name IN ('heartbeats', 'heartbeats_job')"), 2);
         ASSERT_EQ(raw_int(db, "SELECT heartbeat_count FROM jobs WHERE name = 'web'"), 0);
@@ -479,6 +493,11 @@ TEST(migrate_from_v1) {
         ASSERT_OK(registry_heartbeat_add(r, "web", 1, "notify", "ok", 5));
         ASSERT_OK(registry_heartbeat_count(r, "web", &count));
         ASSERT_EQ(count, 1);
+        /* And the v3 column: old runs have no log offset, new ones can have one. */
+        c = (Collected) {};
+        ASSERT_EQ(registry_run_list(r, "web", 10, collect_run, &c), 2);
+        ASSERT_EQ(c.log_offset[0], -1);
+        ASSERT_OK(registry_run_set_log_offset(r, c.id[1], 77));
         r = registry_free(r);
         assert_integrity_ok(p);
 }
@@ -569,7 +588,7 @@ TEST(backup) {
         ASSERT_OK(registry_backup(r, b));
         assert_integrity_ok(b);
         db = raw_open(b);
-        ASSERT_EQ(raw_int(db, "PRAGMA user_version"), 2);
+        ASSERT_EQ(raw_int(db, "PRAGMA user_version"), REGISTRY_SCHEMA_VERSION);
         ASSERT_EQ(raw_int(db, "SELECT count(*) FROM runs"), 200);
         ASSERT_EQ(raw_int(db, "SELECT count(*) FROM audit"), 1);
         ASSERT_EQ(raw_int(db, "SELECT enabled FROM jobs WHERE name = 'web'"), 1);

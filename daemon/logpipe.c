@@ -1,0 +1,1001 @@
+/* The per-job log writer. Each job whose StandardOutput=/StandardError= is "log" gets a pipe per
+ * stream; the children get the write ends, pmd keeps one copy of each write end too, so the pipes
+ * outlive a run and no byte is lost between runs (or, later, across a re-exec). pmd reads the
+ * read ends from its event loop, frames lines, formats them (text or NDJSON) and appends them to
+ * LOG_DIR/NAME.log, rotating by size.
+ *
+ * Fairness: the pipe sources run at a priority below everything else of the manager (state
+ * changes, bus calls, the registry commit), and every dispatch reads at most LOG_READ_MAX bytes,
+ * so a job writing as fast as it can costs the others one bounded batch; sources of the same
+ * priority are taken in turn by sd-event.
+ *
+ * Batches: one read, one timestamp, one write() of the formatted entries (more when the batch
+ * crosses a rotation or LOG_OUT_FLUSH). A line is never split between two files: rotation happens
+ * between entries.
+ *
+ * Back-pressure: when the file cannot be written (disk full, directory gone or unwritable), the
+ * unwritten entries are kept, the pipe sources are switched off so the job blocks in write(2)
+ * once its pipe is full, and a timer retries every LOG_RETRY_USEC. Nothing is dropped and
+ * nothing polls while healthy. (The alternative, dropping lines to keep the job running, is not
+ * offered: a supervisor that loses output silently is worse than one whose job waits.)
+ *
+ * Memory per job is bounded: the unfinished line (< LOG_LINE_MAX), and, only while blocked, one
+ * unconsumed read and the formatted entries of one flush. The read and format buffers are shared
+ * by all jobs (LogContext): one batch is worked on at a time. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "logpipe.h"
+
+#define LOG_READ_MAX ((size_t) 1024 * 1024)
+#define LOG_OUT_FLUSH ((size_t) 1024 * 1024)
+#define LOG_PIPE_SIZE (1024 * 1024)
+#define LOG_RETRY_USEC (1 * USEC_PER_SEC)
+/* An unfinished line is written out after the pipe has been quiet this long. */
+#define LOG_QUIET_USEC (100 * USEC_PER_MSEC)
+/* At the end of a run, read at most this much more before writing out unfinished lines: a
+ * grandchild that keeps writing must not hold the loop. */
+#define LOG_FLUSH_READ_MAX ((size_t) 2 * LOG_PIPE_SIZE)
+/* Below every other source of the manager (the registry commit is SD_EVENT_PRIORITY_IDLE). */
+#define LOG_PRIORITY (SD_EVENT_PRIORITY_IDLE + 10)
+
+static const char *const log_stream_table[_LOG_STREAM_MAX] = {
+        [LOG_STREAM_STDOUT] = "stdout",
+        [LOG_STREAM_STDERR] = "stderr",
+};
+DEFINE_STRING_TABLE_LOOKUP(log_stream, LogStream);
+
+/* ---- pure parts ---- */
+
+static void put_digits(char *p, unsigned v, int n) {
+        for (int i = n - 1; i >= 0; i--) {
+                p[i] = (char) ('0' + v % 10);
+                v /= 10;
+        }
+}
+
+char *log_format_timestamp(char buf[static LOG_TIMESTAMP_MAX], usec_t realtime) {
+        time_t sec = (time_t) (realtime / USEC_PER_SEC);
+        struct tm tm;
+
+        if (!gmtime_r(&sec, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
+                strcpy(buf, "1970-01-01T00:00:00.000000Z");
+                return buf;
+        }
+        /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" by hand: fixed width, no locale. */
+        memcpy(buf, "0000-00-00T00:00:00.000000Z", 28);
+        put_digits(buf, (unsigned) (tm.tm_year + 1900), 4);
+        put_digits(buf + 5, (unsigned) tm.tm_mon + 1, 2);
+        put_digits(buf + 8, (unsigned) tm.tm_mday, 2);
+        put_digits(buf + 11, (unsigned) tm.tm_hour, 2);
+        put_digits(buf + 14, (unsigned) tm.tm_min, 2);
+        put_digits(buf + 17, (unsigned) tm.tm_sec, 2);
+        put_digits(buf + 20, (unsigned) (realtime % USEC_PER_SEC), 6);
+        return buf;
+}
+
+int log_parse_timestamp(const char *s, usec_t *ret) {
+        struct tm tm = {};
+        unsigned usec = 0, digits = 0;
+        const char *p;
+        int n = 0;
+        time_t t;
+
+        if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                   &tm.tm_sec, &n) != 6 || n != 19)
+                return -EINVAL;
+        p = s + n;
+        if (*p == '.')
+                for (p++; *p >= '0' && *p <= '9'; p++)
+                        if (digits < 6) {
+                                usec = usec * 10 + (unsigned) (*p - '0');
+                                digits++;
+                        }
+        for (; digits < 6; digits++)
+                usec *= 10;
+        if (*p != 'Z')
+                return -EINVAL;
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        t = timegm(&tm);
+        if (t < 0)
+                return -EINVAL;
+        *ret = (usec_t) t * USEC_PER_SEC + usec;
+        return 0;
+}
+
+int log_buffer_reserve(LogBuffer *b, size_t extra) {
+        size_t need = b->len + extra, size;
+        char *d;
+
+        if (need <= b->size)
+                return 0;
+        size = MAX(need, MAX(b->size * 2, (size_t) 256));
+        d = realloc(b->data, size);
+        if (!d)
+                return -ENOMEM;
+        b->data = d;
+        b->size = size;
+        return 0;
+}
+
+void log_buffer_done(LogBuffer *b) {
+        free(b->data);
+        *b = (LogBuffer) {};
+}
+
+static inline void put(LogBuffer *b, const void *p, size_t n) {
+        if (n == 0)
+                return; /* p may be NULL then, and memcpy() must not see it */
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+}
+
+/* 0: copy as is; 1: a two-character escape; 2: \u00XX; 3: a byte >= 0x80, look at the sequence. */
+static uint8_t json_class[256];
+
+static void json_class_init(void) {
+        if (json_class['"'] != 0)
+                return;
+        for (int c = 0; c < 256; c++)
+                json_class[c] = c < 0x20 ? 2 : c >= 0x80 ? 3 : 0;
+        json_class['\b'] = json_class['\f'] = json_class['\n'] = json_class['\r'] = json_class['\t'] = 1;
+        json_class['"'] = json_class['\\'] = 1;
+}
+
+/* Length of a valid UTF-8 sequence at p (at most n bytes), 0 when invalid: no overlong forms, no
+ * surrogates, nothing above U+10FFFF. */
+static size_t utf8_valid_length(const uint8_t *p, size_t n) {
+        uint8_t c = p[0];
+
+        if (c >= 0xc2 && c <= 0xdf)
+                return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+        if (c >= 0xe0 && c <= 0xef) {
+                if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+                        return 0;
+                if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0))
+                        return 0;
+                return 3;
+        }
+        if (c >= 0xf0 && c <= 0xf4) {
+                if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+                        return 0;
+                if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))
+                        return 0;
+                return 4;
+        }
+        return 0;
+}
+
+int log_json_escape(LogBuffer *out, const char *msg, size_t len) {
+        static const char hex[] = "0123456789abcdef";
+        const uint8_t *p = (const uint8_t *) msg, *end = p + len;
+
+        json_class_init();
+        /* Worst case: every byte becomes \u00XX or \\xNN (6 characters). */
+        if (log_buffer_reserve(out, len * 6) < 0)
+                return -ENOMEM;
+        while (p < end) {
+                const uint8_t *run = p;
+                size_t k;
+
+                while (p < end && json_class[*p] == 0)
+                        p++;
+                if (p > run)
+                        put(out, run, (size_t) (p - run));
+                if (p >= end)
+                        break;
+                switch (json_class[*p]) {
+                case 1: {
+                        char e = *p == '\b' ? 'b' : *p == '\f' ? 'f' : *p == '\n' ? 'n' : *p == '\r' ? 'r' :
+                                 *p == '\t' ? 't' : (char) *p;
+                        out->data[out->len++] = '\\';
+                        out->data[out->len++] = e;
+                        p++;
+                        break;
+                }
+                case 2:
+                        put(out, "\\u00", 4);
+                        out->data[out->len++] = hex[*p >> 4];
+                        out->data[out->len++] = hex[*p & 15];
+                        p++;
+                        break;
+                case 3:
+                        k = utf8_valid_length(p, (size_t) (end - p));
+                        if (k > 0) {
+                                put(out, p, k);
+                                p += k;
+                        } else {
+                                /* Invalid UTF-8: the byte's value as text, so nothing is lost and
+                                 * every JSON parser takes the line. */
+                                put(out, "\\\\x", 3);
+                                out->data[out->len++] = hex[*p >> 4];
+                                out->data[out->len++] = hex[*p & 15];
+                                p++;
+                        }
+                        break;
+                default:
+                        assert_not_reached();
+                }
+        }
+        return 0;
+}
+
+static char *format_uint(char buf[static 24], uint64_t v, size_t *ret_len) {
+        char *p = buf + 24;
+        do {
+                *--p = (char) ('0' + v % 10);
+                v /= 10;
+        } while (v > 0);
+        *ret_len = (size_t) (buf + 24 - p);
+        return p;
+}
+
+int log_format_entry(LogBuffer *out, const LogLineHead *h, const char *msg, size_t len, bool partial) {
+        const char *stream = log_stream_to_string(h->stream) ?: "stdout";
+        size_t ts_len = strlen(h->timestamp), job_len = strlen(h->job), stream_len = strlen(stream);
+
+        if (h->format == LOG_FORMAT_JSON) {
+                char num[24], *pid;
+                size_t pid_len;
+
+                pid = format_uint(num, (uint64_t) MAX(h->pid, 0), &pid_len);
+                if (log_buffer_reserve(out, ts_len + job_len + stream_len + pid_len + 64) < 0)
+                        return -ENOMEM;
+                put(out, "{\"ts\":\"", 7);
+                put(out, h->timestamp, ts_len);
+                put(out, "\",\"job\":\"", 9);
+                put(out, h->job, job_len); /* job names are [A-Za-z0-9_.@-]: nothing to escape */
+                put(out, "\",\"pid\":", 8);
+                put(out, pid, pid_len);
+                put(out, ",\"stream\":\"", 11);
+                put(out, stream, stream_len);
+                put(out, "\",\"msg\":\"", 9);
+                if (log_json_escape(out, msg, len) < 0)
+                        return -ENOMEM;
+                if (log_buffer_reserve(out, 20) < 0)
+                        return -ENOMEM;
+                if (partial)
+                        put(out, "\",\"partial\":true}\n", 18);
+                else
+                        put(out, "\"}\n", 3);
+                return 0;
+        }
+
+        if (log_buffer_reserve(out, ts_len + stream_len + len + 4) < 0)
+                return -ENOMEM;
+        put(out, h->timestamp, ts_len);
+        out->data[out->len++] = ' ';
+        put(out, stream, stream_len);
+        if (partial)
+                out->data[out->len++] = '+';
+        out->data[out->len++] = ' ';
+        put(out, msg, len);
+        out->data[out->len++] = '\n';
+        return 0;
+}
+
+int log_frame(const char *buf, size_t len, bool flush, LogEmit emit, void *userdata, size_t *ret_consumed) {
+        size_t pos = 0;
+        int r = 0;
+
+        while (pos < len) {
+                size_t avail = len - pos, scan = MIN(avail, LOG_LINE_MAX + 1);
+                const char *nl = memchr(buf + pos, '\n', scan);
+
+                if (nl) {
+                        size_t n = (size_t) (nl - (buf + pos));
+                        if (n <= LOG_LINE_MAX) {
+                                r = emit(buf + pos, n, false, userdata);
+                                if (r != 0)
+                                        break;
+                                pos += n + 1;
+                                continue;
+                        }
+                }
+                if (avail > LOG_LINE_MAX) {
+                        /* No newline in reach: a piece of a long line. */
+                        r = emit(buf + pos, LOG_LINE_MAX, true, userdata);
+                        if (r != 0)
+                                break;
+                        pos += LOG_LINE_MAX;
+                        continue;
+                }
+                if (flush) {
+                        r = emit(buf + pos, avail, false, userdata);
+                        if (r != 0)
+                                break;
+                        pos += avail;
+                }
+                break;
+        }
+        *ret_consumed = pos;
+        return r < 0 ? r : 0;
+}
+
+static int framer_run(LogFramer *f, const char *data, size_t n, bool flush, LogEmit emit, void *userdata) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = f->carry.len + n, consumed;
+        int r;
+
+        buf = malloc(len ? len : 1);
+        if (!buf)
+                return -ENOMEM;
+        if (f->carry.len > 0)
+                memcpy(buf, f->carry.data, f->carry.len);
+        if (n > 0)
+                memcpy(buf + f->carry.len, data, n);
+        r = log_frame(buf, len, flush, emit, userdata, &consumed);
+        f->carry.len = 0;
+        if (log_buffer_reserve(&f->carry, len - consumed) < 0)
+                return -ENOMEM;
+        put(&f->carry, buf + consumed, len - consumed);
+        return r;
+}
+
+int log_framer_feed(LogFramer *f, const char *data, size_t n, LogEmit emit, void *userdata) {
+        return framer_run(f, data, n, false, emit, userdata);
+}
+
+int log_framer_flush(LogFramer *f, LogEmit emit, void *userdata) {
+        return framer_run(f, NULL, 0, true, emit, userdata);
+}
+
+void log_framer_done(LogFramer *f) {
+        log_buffer_done(&f->carry);
+}
+
+int log_rotate_files(const char *path, unsigned max_files) {
+        _cleanup_free_ char *from = NULL, *to = NULL;
+
+        if (max_files == 0)
+                return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+        for (unsigned k = max_files - 1; k >= 1; k--) {
+                free(from);
+                free(to);
+                to = from = NULL;
+                if (asprintf(&from, "%s.%u", path, k) < 0 || asprintf(&to, "%s.%u", path, k + 1) < 0)
+                        return -ENOMEM;
+                if (rename(from, to) < 0 && errno != ENOENT)
+                        return -errno;
+        }
+        free(to);
+        to = NULL;
+        if (asprintf(&to, "%s.1", path) < 0)
+                return -ENOMEM;
+        if (rename(path, to) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+/* ---- the live part ---- */
+
+struct LogContext {
+        sd_event *event;
+        char *scratch;    /* the batch: what was left of the last one, then what was read */
+        LogBuffer out;    /* formatted entries of the batch */
+        LogBuffer console;
+        int console_fd;   /* -EBADF: not opened yet; -1 - errno: cannot be */
+        bool console_socket;
+        uint64_t console_dropped;
+        char timestamp[LOG_TIMESTAMP_MAX];
+};
+
+typedef struct StreamState {
+        JobLog *log;
+        LogStream stream;
+        int read_fd, write_fd;
+        sd_event_source *source;
+        LogBuffer carry;  /* bytes read but not yet taken: the unfinished line, more when blocked */
+        usec_t last_data; /* CLOCK_MONOTONIC */
+} StreamState;
+
+struct JobLog {
+        LogContext *ctx;
+        char *dir, *name, *path;
+        LogFormat format;
+        uint64_t max_size;
+        unsigned max_files;
+        bool console;
+        pid_t pid;
+
+        int fd;
+        uint64_t size;
+        StreamState streams[_LOG_STREAM_MAX];
+        LogBuffer pending; /* formatted, not yet written (blocked) */
+        int error;         /* why it is blocked */
+        bool blocked;      /* the pipes are not read until the retry timer gets through */
+        bool retrying;     /* no second "blocked" report while a retry fails again */
+        sd_event_source *retry_timer, *quiet_timer;
+        JobLogNotify notify;
+        void *userdata;
+        LogLineHead head;  /* of the batch being worked on */
+};
+
+int log_context_new(sd_event *e, LogContext **ret) {
+        LogContext *c = calloc(1, sizeof(LogContext));
+        if (!c)
+                return -ENOMEM;
+        c->scratch = malloc(LOG_LINE_MAX + LOG_READ_MAX);
+        if (!c->scratch) {
+                free(c);
+                return -ENOMEM;
+        }
+        c->event = sd_event_ref(e);
+        c->console_fd = -EBADF;
+        *ret = c;
+        return 0;
+}
+
+LogContext *log_context_free(LogContext *c) {
+        if (!c)
+                return NULL;
+        free(c->scratch);
+        log_buffer_done(&c->out);
+        log_buffer_done(&c->console);
+        safe_close(c->console_fd);
+        sd_event_unref(c->event);
+        free(c);
+        return NULL;
+}
+
+uint64_t log_context_console_dropped(LogContext *c) {
+        return c->console_dropped;
+}
+
+/* pmd's stdout, in a form that never blocks: a pipe or terminal is opened anew through /proc
+ * (its own file description, so O_NONBLOCK does not reach whoever else shares stdout), a socket
+ * is written with MSG_DONTWAIT, a file is just written. */
+static int console_open(LogContext *c) {
+        struct stat st;
+        int fd;
+
+        if (c->console_fd != -EBADF)
+                return c->console_fd;
+        if (fstat(STDOUT_FILENO, &st) < 0)
+                return (c->console_fd = -1 - errno);
+        if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+                fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+                if (fd >= 0)
+                        return (c->console_fd = fd);
+        }
+        c->console_socket = S_ISSOCK(st.st_mode);
+        fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        return (c->console_fd = fd >= 0 ? fd : -1 - errno);
+}
+
+static void console_flush(LogContext *c) {
+        size_t done = 0;
+
+        if (c->console.len == 0)
+                return;
+        if (console_open(c) >= 0)
+                while (done < c->console.len) {
+                        ssize_t n = c->console_socket ?
+                                send(c->console_fd, c->console.data + done, c->console.len - done,
+                                     MSG_DONTWAIT | MSG_NOSIGNAL) :
+                                write(c->console_fd, c->console.data + done, c->console.len - done);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0)
+                                break;
+                        done += (size_t) n;
+                }
+        /* The console is a copy: a reader that does not keep up loses lines there, not here. */
+        for (size_t i = done; i < c->console.len; i++)
+                if (c->console.data[i] == '\n')
+                        c->console_dropped++;
+        c->console.len = 0;
+}
+
+static int stream_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata);
+static int on_quiet(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void sources_enable(JobLog *l, bool on) {
+        for (int i = 0; i < _LOG_STREAM_MAX; i++)
+                if (l->streams[i].source)
+                        (void) sd_event_source_set_enabled(l->streams[i].source, on ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+static int file_open(JobLog *l) {
+        struct stat st;
+        int fd;
+
+        if (l->fd >= 0)
+                return 0;
+        fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0) {
+                safe_close(fd);
+                return -errno;
+        }
+        l->fd = fd;
+        l->size = (uint64_t) st.st_size;
+        return 0;
+}
+
+static void file_close(JobLog *l) {
+        l->fd = safe_close(l->fd);
+}
+
+static int file_rotate(JobLog *l) {
+        int r;
+
+        file_close(l);
+        r = log_rotate_files(l->path, l->max_files);
+        if (r < 0)
+                return r;
+        r = file_open(l);
+        if (r < 0)
+                return r;
+        if (l->notify)
+                l->notify(l, JOB_LOG_ROTATED, 0, l->userdata);
+        return 0;
+}
+
+/* Write p[0..n) to the file, all of it or fail; *ret_done says how much went. */
+static int file_write(JobLog *l, const char *p, size_t n, size_t *ret_done) {
+        struct stat st;
+        size_t done = 0;
+        int r;
+
+        *ret_done = 0;
+        r = file_open(l);
+        if (r < 0)
+                return r;
+        /* Removed under us (rm, or its directory): writing on would lose the lines. Open a new
+         * one where it was; if that cannot be done, block. */
+        if (fstat(l->fd, &st) >= 0 && st.st_nlink == 0) {
+                file_close(l);
+                r = file_open(l);
+                if (r < 0)
+                        return r;
+                if (l->notify)
+                        l->notify(l, JOB_LOG_REOPENED, 0, l->userdata);
+        }
+        while (done < n) {
+                ssize_t k = write(l->fd, p + done, n - done);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        *ret_done = done;
+                        return -errno;
+                }
+                done += (size_t) k;
+                l->size += (uint64_t) k;
+        }
+        *ret_done = done;
+        return 0;
+}
+
+static void job_log_block(JobLog *l, int error) {
+        bool report = !l->blocked && !l->retrying;
+
+        l->error = error;
+        l->blocked = true;
+        sources_enable(l, false);
+        if (!l->retry_timer)
+                (void) sd_event_add_time_relative(l->ctx->event, &l->retry_timer, CLOCK_MONOTONIC, LOG_RETRY_USEC,
+                                                  0, on_retry, l);
+        else {
+                (void) sd_event_source_set_time_relative(l->retry_timer, LOG_RETRY_USEC);
+                (void) sd_event_source_set_enabled(l->retry_timer, SD_EVENT_ONESHOT);
+        }
+        if (report && l->notify)
+                l->notify(l, JOB_LOG_BLOCKED, error, l->userdata);
+}
+
+/* Write the batch's entries (after what is pending); on failure keep the rest in pending and
+ * block. */
+static int out_write(JobLog *l, LogBuffer *out) {
+        size_t done;
+        int r;
+
+        if (l->pending.len > 0) {
+                r = file_write(l, l->pending.data, l->pending.len, &done);
+                memmove(l->pending.data, l->pending.data + done, l->pending.len - done);
+                l->pending.len -= done;
+                if (r < 0) {
+                        if (log_buffer_reserve(&l->pending, out->len) >= 0) {
+                                put(&l->pending, out->data, out->len);
+                                out->len = 0;
+                        }
+                        job_log_block(l, r);
+                        return r;
+                }
+        }
+        if (out->len == 0)
+                return 0;
+        r = file_write(l, out->data, out->len, &done);
+        if (r < 0) {
+                if (log_buffer_reserve(&l->pending, out->len - done) >= 0)
+                        put(&l->pending, out->data + done, out->len - done);
+                out->len = 0;
+                job_log_block(l, r);
+                return r;
+        }
+        out->len = 0;
+        return 0;
+}
+
+static int emit_entry(const char *line, size_t len, bool partial, void *userdata) {
+        StreamState *st = userdata;
+        JobLog *l = st->log;
+        LogContext *c = l->ctx;
+        size_t before = c->out.len;
+        int r;
+
+        if (l->blocked)
+                return 1;
+        l->head.stream = st->stream;
+        r = log_format_entry(&c->out, &l->head, line, len, partial);
+        if (r < 0)
+                return r;
+
+        /* Rotate before the entry that would take the file past MaxSize (never for a file that
+         * holds nothing yet: a single entry larger than MaxSize still goes somewhere). */
+        if (l->max_size > 0 && l->size + before > 0 && l->size + c->out.len > l->max_size) {
+                size_t entry = c->out.len - before;
+                char *tail = NULL;
+
+                if (entry > 0 && !(tail = malloc(entry)))
+                        return -ENOMEM;
+                if (entry > 0)
+                        memcpy(tail, c->out.data + before, entry);
+                c->out.len = before;
+                if (out_write(l, &c->out) >= 0) {
+                        r = file_rotate(l);
+                        if (r < 0)
+                                job_log_block(l, r);
+                }
+                /* The entry is taken: it goes to pending if pmd cannot write now. */
+                if (l->blocked) {
+                        r = log_buffer_reserve(&l->pending, entry);
+                        if (r >= 0)
+                                put(&l->pending, tail, entry);
+                } else
+                        put(&c->out, tail, entry);
+                free(tail);
+                if (r < 0)
+                        return r;
+        } else if (c->out.len >= LOG_OUT_FLUSH)
+                (void) out_write(l, &c->out);
+
+        if (l->console) {
+                size_t name_len = strlen(l->name);
+                if (log_buffer_reserve(&c->console, name_len + len + 4) >= 0) {
+                        put(&c->console, l->name, name_len);
+                        put(&c->console, " | ", 3);
+                        put(&c->console, line, len);
+                        c->console.data[c->console.len++] = '\n';
+                }
+        }
+        return 0;
+}
+
+static void quiet_arm(JobLog *l) {
+        if (!l->quiet_timer) {
+                if (sd_event_add_time_relative(l->ctx->event, &l->quiet_timer, CLOCK_MONOTONIC, LOG_QUIET_USEC,
+                                               10 * USEC_PER_MSEC, on_quiet, l) >= 0)
+                        (void) sd_event_source_set_priority(l->quiet_timer, LOG_PRIORITY);
+                return;
+        }
+        int enabled = SD_EVENT_OFF;
+        (void) sd_event_source_get_enabled(l->quiet_timer, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        (void) sd_event_source_set_time_relative(l->quiet_timer, LOG_QUIET_USEC);
+        (void) sd_event_source_set_enabled(l->quiet_timer, SD_EVENT_ONESHOT);
+}
+
+/* One batch of a stream: what was left, plus (read) one read of at most LOG_READ_MAX bytes.
+ * Returns the bytes read, 0 when the pipe had nothing, < 0 on error. */
+static ssize_t stream_batch(StreamState *st, bool do_read, bool flush) {
+        JobLog *l = st->log;
+        LogContext *c = l->ctx;
+        size_t len = st->carry.len, consumed;
+        ssize_t n = 0;
+        int r;
+
+        if (len > 0)
+                memcpy(c->scratch, st->carry.data, len);
+        if (do_read && !l->blocked && st->read_fd >= 0) {
+                n = read(st->read_fd, c->scratch + len, LOG_LINE_MAX + LOG_READ_MAX - len < LOG_READ_MAX ?
+                                                                 LOG_LINE_MAX + LOG_READ_MAX - len : LOG_READ_MAX);
+                if (n < 0) {
+                        if (errno != EAGAIN && errno != EINTR)
+                                return -errno;
+                        n = 0;
+                }
+                len += (size_t) n;
+        }
+        if (len == 0)
+                return n;
+
+        (void) log_format_timestamp(c->timestamp, now_usec(CLOCK_REALTIME));
+        l->head = (LogLineHead) {
+                .format = l->format,
+                .timestamp = c->timestamp,
+                .job = l->name,
+                .pid = l->pid,
+                .stream = st->stream,
+        };
+        r = log_frame(c->scratch, len, flush, emit_entry, st, &consumed);
+        st->carry.len = 0;
+        if (log_buffer_reserve(&st->carry, len - consumed) >= 0)
+                put(&st->carry, c->scratch + consumed, len - consumed);
+        /* else: out of memory, the rest of this read is lost; nothing better to do */
+        if (!l->blocked)
+                (void) out_write(l, &c->out);
+        else if (c->out.len > 0 && log_buffer_reserve(&l->pending, c->out.len) >= 0) {
+                put(&l->pending, c->out.data, c->out.len);
+                c->out.len = 0;
+        }
+        c->out.len = 0;
+        console_flush(c);
+        /* After the work, not before it: a slow batch must not make the pipe look quiet. */
+        if (n > 0)
+                st->last_data = now_usec(CLOCK_MONOTONIC);
+        if (st->carry.len == 0 && st->carry.size > 4 * LOG_LINE_MAX)
+                log_buffer_done(&st->carry); /* do not keep a blocked batch's room */
+        else if (st->carry.len > 0 && !l->blocked)
+                quiet_arm(l);
+        if (r < 0)
+                return r;
+        return n;
+}
+
+static int stream_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        StreamState *st = userdata;
+        (void) stream_batch(st, true, false);
+        return 0;
+}
+
+static int on_quiet(sd_event_source *s, uint64_t usec, void *userdata) {
+        JobLog *l = userdata;
+        usec_t now = now_usec(CLOCK_MONOTONIC), wait = 0;
+
+        if (l->blocked)
+                return 0;
+        for (int i = 0; i < _LOG_STREAM_MAX; i++) {
+                StreamState *st = &l->streams[i];
+                if (st->carry.len == 0)
+                        continue;
+                /* Quiet means nothing in the pipe now either: the rest of the line may be
+                 * waiting there behind other work of the loop. */
+                if (now - st->last_data >= LOG_QUIET_USEC && stream_batch(st, true, false) == 0 &&
+                    st->carry.len > 0)
+                        (void) stream_batch(st, false, true);
+                else if (st->carry.len > 0) {
+                        usec_t since = st->last_data > now ? 0 : now - st->last_data;
+                        wait = MAX(wait, since < LOG_QUIET_USEC ? LOG_QUIET_USEC - since : LOG_QUIET_USEC);
+                }
+        }
+        if (wait > 0) {
+                (void) sd_event_source_set_time_relative(s, wait);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+/* Try again what could not be written; on success take the pipes up again. */
+static int job_log_unblock(JobLog *l) {
+        LogBuffer none = {};
+
+        l->retrying = true;
+        l->blocked = false;
+        (void) out_write(l, &none);
+        for (int i = 0; i < _LOG_STREAM_MAX && !l->blocked; i++)
+                if (l->streams[i].carry.len > 0)
+                        (void) stream_batch(&l->streams[i], false, false);
+        l->retrying = false;
+        if (l->blocked)
+                return l->error; /* the timer is armed again */
+        l->error = 0;
+        sources_enable(l, true);
+        if (l->notify)
+                l->notify(l, JOB_LOG_RESUMED, 0, l->userdata);
+        return 0;
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        JobLog *l = userdata;
+        if (l->blocked)
+                (void) job_log_unblock(l);
+        return 0;
+}
+
+static int stream_open(JobLog *l, LogStream s) {
+        StreamState *st = &l->streams[s];
+        int p[2], r;
+
+        if (st->read_fd >= 0)
+                return 0;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        /* Only pmd's end is non-blocking: a job that outruns the disk waits in write(2). */
+        if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
+                r = -errno;
+                safe_close(p[0]);
+                safe_close(p[1]);
+                return r;
+        }
+        (void) fcntl(p[0], F_SETPIPE_SZ, LOG_PIPE_SIZE);
+        r = sd_event_add_io(l->ctx->event, &st->source, p[0], EPOLLIN, stream_io, st);
+        if (r < 0) {
+                safe_close(p[0]);
+                safe_close(p[1]);
+                return r;
+        }
+        (void) sd_event_source_set_priority(st->source, LOG_PRIORITY);
+        (void) sd_event_source_set_description(st->source, "job-log");
+        if (l->blocked)
+                (void) sd_event_source_set_enabled(st->source, SD_EVENT_OFF);
+        st->read_fd = p[0];
+        st->write_fd = p[1];
+        return 0;
+}
+
+static int settings_apply(JobLog *l, const JobLogSettings *s) {
+        _cleanup_free_ char *dir = NULL, *name = NULL, *path = NULL;
+
+        if (!l->path || !streq(l->dir, s->dir) || !streq(l->name, s->name)) {
+                dir = strdup(s->dir);
+                name = strdup(s->name);
+                if (!dir || !name || asprintf(&path, "%s/%s.log", s->dir, s->name) < 0)
+                        return -ENOMEM;
+                free(l->dir);
+                free(l->name);
+                free(l->path);
+                l->dir = TAKE_PTR(dir);
+                l->name = TAKE_PTR(name);
+                l->path = TAKE_PTR(path);
+                file_close(l);
+        }
+        l->format = s->format;
+        l->max_size = s->max_size;
+        l->max_files = s->max_files;
+        l->console = s->console;
+        return 0;
+}
+
+int job_log_new(LogContext *c, const JobLogSettings *s, JobLogNotify notify, void *userdata, JobLog **ret) {
+        _cleanup_(job_log_freep) JobLog *l = NULL;
+        int r;
+
+        l = calloc(1, sizeof(JobLog));
+        if (!l)
+                return -ENOMEM;
+        l->ctx = c;
+        l->fd = -EBADF;
+        for (int i = 0; i < _LOG_STREAM_MAX; i++)
+                l->streams[i] = (StreamState) { .log = l, .stream = i, .read_fd = -EBADF, .write_fd = -EBADF };
+        r = settings_apply(l, s);
+        if (r < 0)
+                return r;
+        l->notify = notify;
+        l->userdata = userdata;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+JobLog *job_log_free(JobLog *l) {
+        if (!l)
+                return NULL;
+        /* Nobody is told any more: the owner is going away. */
+        l->notify = NULL;
+        if (l->path)
+                (void) job_log_flush(l);
+        for (int i = 0; i < _LOG_STREAM_MAX; i++) {
+                StreamState *st = &l->streams[i];
+                sd_event_source_disable_unref(st->source);
+                safe_close(st->read_fd);
+                safe_close(st->write_fd);
+                log_buffer_done(&st->carry);
+        }
+        sd_event_source_disable_unref(l->retry_timer);
+        sd_event_source_disable_unref(l->quiet_timer);
+        file_close(l);
+        log_buffer_done(&l->pending);
+        free(l->dir);
+        free(l->name);
+        free(l->path);
+        free(l);
+        return NULL;
+}
+
+int job_log_configure(JobLog *l, const JobLogSettings *s) {
+        return settings_apply(l, s);
+}
+
+int job_log_open_fd(JobLog *l, LogStream s, int *ret) {
+        int r, fd;
+
+        assert(s >= 0 && s < _LOG_STREAM_MAX);
+        r = stream_open(l, s);
+        if (r < 0)
+                return r;
+        /* Open the file now, so that a job's first lines find it and an unwritable directory
+         * shows at once; a failure here blocks like any later one. */
+        if (!l->blocked) {
+                r = file_open(l);
+                if (r < 0)
+                        job_log_block(l, r);
+        }
+        fd = fcntl(l->streams[s].write_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        *ret = fd;
+        return 0;
+}
+
+void job_log_set_pid(JobLog *l, pid_t pid) {
+        l->pid = pid;
+}
+
+int job_log_flush(JobLog *l) {
+        for (int i = 0; i < _LOG_STREAM_MAX; i++) {
+                StreamState *st = &l->streams[i];
+                size_t total = 0;
+                ssize_t n;
+
+                if (st->read_fd < 0 || l->blocked)
+                        continue;
+                do {
+                        n = stream_batch(st, true, false);
+                        total += n > 0 ? (size_t) n : 0;
+                } while (n > 0 && total < LOG_FLUSH_READ_MAX && !l->blocked);
+                if (!l->blocked)
+                        (void) stream_batch(st, false, true);
+        }
+        return job_log_error(l);
+}
+
+int job_log_rotate(JobLog *l, bool reopen_only) {
+        struct stat a, b;
+        int r;
+
+        if (l->fd >= 0 && fstat(l->fd, &a) >= 0 && stat(l->path, &b) >= 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino) {
+                if (reopen_only)
+                        return 0;
+                /* Still ours: rotate it. Entries of the current batch are written already (every
+                 * batch ends with its write), so nothing straddles the switch. */
+                r = file_rotate(l);
+        } else {
+                /* Moved or removed by someone else (logrotate's create): open the new one. */
+                file_close(l);
+                r = file_open(l);
+                if (r >= 0 && l->notify)
+                        l->notify(l, JOB_LOG_REOPENED, 0, l->userdata);
+        }
+        if (r < 0) {
+                job_log_block(l, r);
+                return r;
+        }
+        if (l->blocked)
+                (void) job_log_unblock(l);
+        return 0;
+}
+
+uint64_t job_log_offset(JobLog *l) {
+        if (l->fd < 0)
+                (void) file_open(l);
+        return l->size + l->pending.len;
+}
+
+int job_log_error(JobLog *l) {
+        return l->blocked ? l->error : 0;
+}
+
+const char *job_log_path(JobLog *l) {
+        return l->path;
+}

@@ -1,0 +1,373 @@
+/* Unit tests of the job log writer (logpipe.c): the line framer over any split of the input, the
+ * text and json formatters (invalid UTF-8, control characters, long lines), timestamps, the
+ * rotation of file names, and a JobLog on a real event loop: pipes read, rotation by size without
+ * losing or repeating a line, back-pressure while the directory is gone, recovery after. */
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "logpipe.h"
+#include "tests.h"
+
+typedef struct Lines {
+        char *text[64];
+        bool partial[64];
+        size_t len[64];
+        unsigned n;
+} Lines;
+
+static int collect(const char *line, size_t len, bool partial, void *userdata) {
+        Lines *l = userdata;
+        ASSERT_TRUE(l->n < ELEMENTSOF(l->text));
+        l->text[l->n] = strndup(line, len);
+        l->len[l->n] = len;
+        l->partial[l->n] = partial;
+        l->n++;
+        return 0;
+}
+
+static void lines_done(Lines *l) {
+        for (unsigned i = 0; i < l->n; i++)
+                free(l->text[i]);
+        *l = (Lines) {};
+}
+
+TEST(framer_pieces) {
+        const char *input = "one\ntwo\n\nthree-without-newline";
+        size_t n = strlen(input);
+
+        /* Every way to cut the input in two gives the same lines. */
+        for (size_t cut = 0; cut <= n; cut++) {
+                LogFramer f = {};
+                Lines l = {};
+                ASSERT_OK(log_framer_feed(&f, input, cut, collect, &l));
+                ASSERT_OK(log_framer_feed(&f, input + cut, n - cut, collect, &l));
+                ASSERT_EQ(l.n, 3);
+                ASSERT_STREQ(l.text[0], "one");
+                ASSERT_STREQ(l.text[1], "two");
+                ASSERT_STREQ(l.text[2], "");
+                ASSERT_EQ(f.carry.len, strlen("three-without-newline"));
+                ASSERT_OK(log_framer_flush(&f, collect, &l));
+                ASSERT_EQ(l.n, 4);
+                ASSERT_STREQ(l.text[3], "three-without-newline");
+                ASSERT_TRUE(!l.partial[3]);
+                ASSERT_EQ(f.carry.len, 0);
+                lines_done(&l);
+                log_framer_done(&f);
+        }
+}
+
+TEST(framer_long_lines) {
+        size_t n = 3 * LOG_LINE_MAX + 10;
+        char *big = malloc(n + 1);
+        LogFramer f = {};
+        Lines l = {};
+
+        memset(big, 'x', n);
+        big[n] = '\n';
+        /* Byte by byte in big pieces, to cross every boundary. */
+        for (size_t i = 0; i <= n; i += 4093)
+                ASSERT_OK(log_framer_feed(&f, big + i, MIN((size_t) 4093, n + 1 - i), collect, &l));
+        ASSERT_EQ(l.n, 4);
+        for (int i = 0; i < 3; i++) {
+                ASSERT_EQ(l.len[i], LOG_LINE_MAX);
+                ASSERT_TRUE(l.partial[i]);
+        }
+        ASSERT_EQ(l.len[3], 10);
+        ASSERT_TRUE(!l.partial[3]);
+        lines_done(&l);
+
+        /* Exactly LOG_LINE_MAX bytes and a newline: one whole line, not split. */
+        big[LOG_LINE_MAX] = '\n';
+        ASSERT_OK(log_framer_feed(&f, big, LOG_LINE_MAX + 1, collect, &l));
+        ASSERT_EQ(l.n, 1);
+        ASSERT_EQ(l.len[0], LOG_LINE_MAX);
+        ASSERT_TRUE(!l.partial[0]);
+        lines_done(&l);
+        log_framer_done(&f);
+        free(big);
+}
+
+static int stop_at_second(const char *line, size_t len, bool partial, void *userdata) {
+        unsigned *n = userdata;
+        return ++*n >= 2 ? 1 : 0;
+}
+
+TEST(frame_stop) {
+        size_t consumed;
+        unsigned n = 0;
+
+        /* emit > 0 stops before the line it refused; it stays unconsumed. */
+        ASSERT_OK(log_frame("a\nbb\nccc\n", 9, false, stop_at_second, &n, &consumed));
+        ASSERT_EQ(consumed, 2);
+}
+
+TEST(timestamp) {
+        char buf[LOG_TIMESTAMP_MAX];
+        usec_t t;
+
+        ASSERT_STREQ(log_format_timestamp(buf, 0), "1970-01-01T00:00:00.000000Z");
+        ASSERT_STREQ(log_format_timestamp(buf, 1714564800123456ULL), "2024-05-01T12:00:00.123456Z");
+        ASSERT_OK(log_parse_timestamp(buf, &t));
+        ASSERT_EQ(t, 1714564800123456ULL);
+        ASSERT_OK(log_parse_timestamp("2024-05-01T12:00:00Z", &t));
+        ASSERT_EQ(t, 1714564800000000ULL);
+        ASSERT_OK(log_parse_timestamp("2024-05-01T12:00:00.5Z rest", &t));
+        ASSERT_EQ(t, 1714564800500000ULL);
+        ASSERT_EQ(log_parse_timestamp("2024-05-01 12:00:00Z", &t), -EINVAL);
+        ASSERT_EQ(log_parse_timestamp("garbage", &t), -EINVAL);
+}
+
+static char *format(LogFormat fmt, LogStream s, const char *msg, size_t len, bool partial) {
+        LogBuffer b = {};
+        LogLineHead h = { .format = fmt, .timestamp = "2024-05-01T12:00:00.000001Z", .job = "web", .pid = 42,
+                          .stream = s };
+        ASSERT_OK(log_format_entry(&b, &h, msg, len, partial));
+        ASSERT_OK(log_buffer_reserve(&b, 1));
+        b.data[b.len] = '\0';
+        return b.data;
+}
+
+TEST(format_text) {
+        char *s;
+
+        s = format(LOG_FORMAT_TEXT, LOG_STREAM_STDOUT, "hello", 5, false);
+        ASSERT_STREQ(s, "2024-05-01T12:00:00.000001Z stdout hello\n");
+        free(s);
+        s = format(LOG_FORMAT_TEXT, LOG_STREAM_STDERR, "part", 4, true);
+        ASSERT_STREQ(s, "2024-05-01T12:00:00.000001Z stderr+ part\n");
+        free(s);
+}
+
+TEST(format_json) {
+        static const char raw[] = "a\"b\\c\td\x01 é \xff\xc3 \xed\xa0\x80 \xf0\x9f\x98\x80 \xc0\xaf";
+        json_t *o;
+        json_error_t e;
+        char *s;
+
+        s = format(LOG_FORMAT_JSON, LOG_STREAM_STDERR, raw, sizeof(raw) - 1, false);
+        o = json_loads(s, 0, &e);
+        if (!o)
+                fprintf(stderr, "%s: %s\n", s, e.text);
+        ASSERT_TRUE(o);
+        ASSERT_STREQ(json_string_value(json_object_get(o, "ts")), "2024-05-01T12:00:00.000001Z");
+        ASSERT_STREQ(json_string_value(json_object_get(o, "job")), "web");
+        ASSERT_EQ(json_integer_value(json_object_get(o, "pid")), 42);
+        ASSERT_STREQ(json_string_value(json_object_get(o, "stream")), "stderr");
+        /* Valid UTF-8 is kept, every invalid byte (a lone continuation, a truncated sequence, a
+         * surrogate, an overlong form) is written as \xNN: nothing dropped. */
+        ASSERT_STREQ(json_string_value(json_object_get(o, "msg")),
+                     "a\"b\\c\td\x01 é \\xff\\xc3 \\xed\\xa0\\x80 \xf0\x9f\x98\x80 \\xc0\\xaf");
+        ASSERT_TRUE(!json_object_get(o, "partial"));
+        json_decref(o);
+        free(s);
+
+        s = format(LOG_FORMAT_JSON, LOG_STREAM_STDOUT, "x", 1, true);
+        o = json_loads(s, 0, NULL);
+        ASSERT_TRUE(o);
+        ASSERT_TRUE(json_is_true(json_object_get(o, "partial")));
+        json_decref(o);
+        free(s);
+
+        /* A NUL byte in a line is kept too. */
+        s = format(LOG_FORMAT_JSON, LOG_STREAM_STDOUT, "a\0b", 3, false);
+        ASSERT_TRUE(strstr(s, "\"msg\":\"a\\u0000b\""));
+        free(s);
+}
+
+static char tmpdir[] = "/tmp/test-logpipe-XXXXXX";
+
+static void write_file(const char *path, const char *s) {
+        FILE *f = fopen(path, "we");
+        ASSERT_TRUE(f);
+        fputs(s, f);
+        fclose(f);
+}
+
+static char *read_file(const char *path) {
+        FILE *f = fopen(path, "re");
+        char *s = NULL;
+        size_t n = 0;
+        if (!f)
+                return NULL;
+        ASSERT_TRUE(getdelim(&s, &n, '\0', f) >= 0 || feof(f));
+        fclose(f);
+        return s ?: strdup("");
+}
+
+TEST(rotate_files) {
+        char p[256], q[512];
+        char *s;
+
+        snprintf(p, sizeof p, "%s/r.log", tmpdir);
+        write_file(p, "0");
+        ASSERT_OK(log_rotate_files(p, 2));
+        write_file(p, "1");
+        ASSERT_OK(log_rotate_files(p, 2));
+        write_file(p, "2");
+        ASSERT_OK(log_rotate_files(p, 2));
+        /* r.log gone, r.log.1 = "2", r.log.2 = "1", "0" dropped */
+        ASSERT_TRUE(access(p, F_OK) < 0);
+        snprintf(q, sizeof q, "%s.1", p);
+        s = read_file(q);
+        ASSERT_STREQ(s, "2");
+        free(s);
+        snprintf(q, sizeof q, "%s.2", p);
+        s = read_file(q);
+        ASSERT_STREQ(s, "1");
+        free(s);
+        snprintf(q, sizeof q, "%s.3", p);
+        ASSERT_TRUE(access(q, F_OK) < 0);
+        ASSERT_OK(log_rotate_files(p, 0)); /* nothing there: fine */
+}
+
+typedef struct Events {
+        unsigned blocked, resumed, rotated;
+        int error;
+} Events;
+
+static void on_event(JobLog *l, JobLogEvent ev, int error, void *userdata) {
+        Events *e = userdata;
+        if (ev == JOB_LOG_BLOCKED) {
+                e->blocked++;
+                e->error = error;
+        } else if (ev == JOB_LOG_RESUMED)
+                e->resumed++;
+        else if (ev == JOB_LOG_ROTATED)
+                e->rotated++;
+}
+
+/* Run the loop until it has nothing to do for a moment. */
+static void settle(sd_event *e) {
+        while (sd_event_run(e, 20 * USEC_PER_MSEC) > 0)
+                ;
+}
+
+/* Count the lines "N" of every file of the job: each must be there exactly once. */
+static void check_all_lines(const char *dir, unsigned files, unsigned n) {
+        unsigned char *seen = calloc(n, 1);
+        for (unsigned k = 0; k <= files; k++) {
+                char p[512];
+                if (k == 0)
+                        snprintf(p, sizeof p, "%s/job.log", dir);
+                else
+                        snprintf(p, sizeof p, "%s/job.log.%u", dir, k);
+                char *s = read_file(p);
+                if (!s)
+                        continue;
+                for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
+                        char *msg = strrchr(line, ' ');
+                        ASSERT_TRUE(msg);
+                        unsigned v = (unsigned) atoi(msg + 1);
+                        ASSERT_TRUE(v < n);
+                        ASSERT_EQ(seen[v], 0);
+                        seen[v] = 1;
+                }
+                free(s);
+        }
+        for (unsigned i = 0; i < n; i++)
+                ASSERT_EQ(seen[i], 1);
+        free(seen);
+}
+
+TEST(job_log_live) {
+        _cleanup_(log_context_freep) LogContext *c = NULL;
+        JobLog *l = NULL;
+        sd_event *e = NULL;
+        Events ev = {};
+        char dir[128], path[256];
+        int fd, efd;
+        struct stat st;
+
+        snprintf(dir, sizeof dir, "%s/live", tmpdir);
+        ASSERT_OK(mkdir(dir, 0755));
+        snprintf(path, sizeof path, "%s/job.log", dir);
+        ASSERT_OK(sd_event_new(&e));
+        ASSERT_OK(log_context_new(e, &c));
+        JobLogSettings s = { .dir = dir, .name = "job", .format = LOG_FORMAT_TEXT, .max_size = 4096, .max_files = 50 };
+        ASSERT_OK(job_log_new(c, &s, on_event, &ev, &l));
+        ASSERT_OK(job_log_open_fd(l, LOG_STREAM_STDOUT, &fd));
+        ASSERT_OK(job_log_open_fd(l, LOG_STREAM_STDERR, &efd));
+        job_log_set_pid(l, 7);
+
+        /* Lines written in pieces, rotation at 4 KiB: every line exactly once over the files. */
+        for (unsigned i = 0; i < 2000; i++) {
+                char b[32];
+                int k = snprintf(b, sizeof b, "line %u\n", i);
+                ASSERT_EQ(write(fd, b, 3), 3);
+                ASSERT_EQ(write(fd, b + 3, (size_t) k - 3), k - 3);
+                if (i % 100 == 0)
+                        settle(e);
+        }
+        settle(e);
+        ASSERT_TRUE(ev.rotated > 5);
+        ASSERT_OK(stat(path, &st));
+        ASSERT_TRUE(st.st_size <= 4096);
+        check_all_lines(dir, 50, 2000);
+
+        /* The directory goes away: pmd blocks, keeps what it has, and recovers once it is back. */
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        ASSERT_EQ(system(cmd), 0);
+        ASSERT_EQ(write(efd, "held back\n", 10), 10);
+        settle(e);
+        ASSERT_EQ(ev.blocked, 1);
+        ASSERT_EQ(ev.error, -ENOENT);
+        ASSERT_EQ(job_log_error(l), -ENOENT);
+        ASSERT_EQ(write(efd, "also held\n", 10), 10);
+        ASSERT_OK(mkdir(dir, 0755));
+        /* The retry timer fires within a second or so. */
+        for (int i = 0; i < 100 && ev.resumed == 0; i++)
+                (void) sd_event_run(e, 50 * USEC_PER_MSEC);
+        settle(e);
+        ASSERT_EQ(ev.resumed, 1);
+        ASSERT_EQ(job_log_error(l), 0);
+        char *t = read_file(path);
+        ASSERT_TRUE(t);
+        ASSERT_TRUE(strstr(t, " stderr held back\n"));
+        ASSERT_TRUE(strstr(t, " stderr also held\n"));
+        free(t);
+
+        /* An unfinished line is written at the end of the run. */
+        ASSERT_EQ(write(fd, "no newline", 10), 10);
+        settle(e);
+        ASSERT_OK(job_log_flush(l));
+        t = read_file(path);
+        ASSERT_TRUE(strstr(t, " stdout no newline\n"));
+        free(t);
+
+        /* Rotate on request (SIGUSR1): NAME.log starts anew. */
+        unsigned before = ev.rotated;
+        ASSERT_OK(job_log_rotate(l, true)); /* SIGUSR1: not moved, nothing to do */
+        ASSERT_EQ(ev.rotated, before);
+        ASSERT_OK(job_log_rotate(l, false));
+        ASSERT_EQ(ev.rotated, before + 1);
+        ASSERT_EQ(job_log_offset(l), 0);
+
+        safe_close(fd);
+        safe_close(efd);
+        l = job_log_free(l);
+        c = log_context_free(c);
+        sd_event_unref(e);
+}
+
+int main(void) {
+        char cmd[256];
+
+        ASSERT_TRUE(mkdtemp(tmpdir));
+        RUN(framer_pieces);
+        RUN(framer_long_lines);
+        RUN(frame_stop);
+        RUN(timestamp);
+        RUN(format_text);
+        RUN(format_json);
+        RUN(rotate_files);
+        RUN(job_log_live);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+        (void) system(cmd);
+        return 0;
+}
