@@ -353,6 +353,25 @@ finish:
 /* Decides whether the sender of msg may make a changing call. Returns 1 with *ret_actor set
  * ("uid:N") when it may; < 0 with error set when it may not (the refusal is audited); 0 when the
  * answer is pending — the handler then returns 1 and is called again with the answer. */
+/* Whether job j's processes run as uid (User=, a name or a number; pmd's own uid without it). */
+static bool job_runs_as(const Job *j, uid_t uid) {
+        const char *user;
+        struct passwd pw, *res = NULL;
+        char buf[4096], *end;
+        unsigned long v;
+
+        if (!j)
+                return false;
+        user = j->config->user;
+        if (isempty(user))
+                return uid == geteuid();
+        errno = 0;
+        v = strtoul(user, &end, 10);
+        if (errno == 0 && *end == '\0' && end != user)
+                return (uid_t) v == uid;
+        return getpwnam_r(user, &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_uid == uid;
+}
+
 static int bus_authorize(Bus *b, sd_bus_message *msg, sd_bus_message_handler_t handler,
                          const char *action, const char *job, char **ret_actor, sd_bus_error *error) {
         sd_bus *bus = sd_bus_message_get_bus(msg);
@@ -409,6 +428,9 @@ static int bus_authorize(Bus *b, sd_bus_message *msg, sd_bus_message_handler_t h
 
         if (asprintf(ret_actor, "uid:%u", (unsigned) uid) < 0)
                 return -ENOMEM;
+        /* A heartbeat may also come from the job itself: the uid it runs as. */
+        if (!privileged && streq(action, "heartbeat") && job && job_runs_as(manager_get_job(b->manager, job), uid))
+                privileged = true;
         if (!privileged) {
                 manager_audit(b->manager, *ret_actor, action, job, "denied");
                 free(*ret_actor);

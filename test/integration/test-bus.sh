@@ -42,6 +42,11 @@ write_job 'a-b.c@x' <<EOF
 [Service]
 ExecStart=sleep 1000
 EOF
+write_job asnobody <<EOF
+[Service]
+ExecStart=sleep 1000
+User=nobody
+EOF
 
 pmd_start --bus "$A"
 name_owned() {
@@ -75,7 +80,7 @@ for p in Name Description State Result MainPID ExitStatus RestartCount StateChan
 done
 
 # Properties and calls.
-[[ "$(bctl get-property org.pmd1 /org/pmd1 org.pmd1.Manager Jobs)" == "u 2" ]] || fail "Jobs is not 2"
+[[ "$(bctl get-property org.pmd1 /org/pmd1 org.pmd1.Manager Jobs)" == "u 3" ]] || fail "Jobs is not 3"
 bctl get-property org.pmd1 /org/pmd1 org.pmd1.Manager Version | grep -q '^s "' || fail "no Version"
 [[ "$(bctl get-property org.pmd1 /org/pmd1/job/web org.pmd1.Job State)" == 's "running"' ]] || fail "web not running"
 [[ "$(bctl get-property org.pmd1 /org/pmd1/job/web org.pmd1.Job Description)" == 's "a web server"' ]] ||
@@ -120,6 +125,17 @@ job_state_is web running || fail "web was stopped by nobody"
         fail "the refusal is not in the audit log"
 [[ "$(sql "SELECT count(*) FROM audit WHERE actor='uid:0' AND action='restart' AND job='web'")" -ge 1 ]] ||
         fail "root's restart is not in the audit log"
+
+# Heartbeat from the job's own uid is allowed; from another unprivileged uid it is refused.
+wait_until 10 job_state_is asnobody running
+nobody timeout 10 busctl --address="$A" call org.pmd1 /org/pmd1 org.pmd1.Manager Heartbeat ss asnobody "alive" ||
+        fail "nobody cannot heartbeat its own job"
+[[ "$(sql "SELECT count(*) FROM heartbeats WHERE job='asnobody'")" -ge 1 ]] || fail "heartbeat not stored"
+if nobody timeout 10 busctl --address="$A" call org.pmd1 /org/pmd1 org.pmd1.Manager Heartbeat ss web "x" \
+        2>"$T/err"; then
+        fail "nobody could heartbeat root's job"
+fi
+grep -qi 'denied' "$T/err" || fail "heartbeat refusal: $(cat "$T/err")"
 
 # Bad input: each gets its error, pmd carries on.
 expect_error() { # NAME ARGS...: the call fails with error NAME
