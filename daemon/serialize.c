@@ -267,6 +267,8 @@ static int serialize_job(Serializer *s, Job *j) {
         U("enabled", rt->enabled);
         r = r < 0 ? r : serialize_item(s, "spawn-error", rt->spawn_error);
         r = r < 0 ? r : serialize_item(s, "status-text", rt->status_text);
+        r = r < 0 ? r : serialize_item(s, "heartbeat-token", rt->heartbeat_token);
+        U("watchdog-override-usec", j->watchdog_override_usec);
 #undef U
 #undef I
 #undef F
@@ -758,6 +760,8 @@ static int job_apply(Reexec *rx, Job *j, const char *k, const char *v) {
                 return dup_string(&rt->spawn_error, v);
         if (streq(k, "status-text"))
                 return dup_string(&rt->status_text, v);
+        if (streq(k, "heartbeat-token"))
+                return dup_string(&rt->heartbeat_token, v);
         if (strstr(k, "fd")) {
                 if (take_fd_value(rx, v, &fd) < 0)
                         return -EBADF;
@@ -833,6 +837,8 @@ static int job_apply(Reexec *rx, Job *j, const char *k, const char *v) {
                 rt->stop_queued = u;
         else if (streq(k, "enabled"))
                 rt->enabled = u;
+        else if (streq(k, "watchdog-override-usec"))
+                j->watchdog_override_usec = u;
         return 0;
 }
 
