@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "manager-log.h"
 #include "manager.h"
 #include "registry.h"
 #include "util/hashmap.h"
@@ -606,6 +607,35 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* RotateLogs(as names): rotate the named jobs' logs now; an empty list reopens the logs that were
+ * moved away (what SIGUSR1 does, for an outside logrotate). */
+static int method_rotate_logs(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Bus *b = userdata;
+        _cleanup_free_ char *actor = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        int r;
+
+        r = sd_bus_message_read_strv(msg, &names);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(n, names)
+                if (!job_name_is_valid(*n))
+                        return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGS, "Invalid job name.");
+        r = bus_authorize(b, msg, method_rotate_logs, "rotate-logs", names ? names[0] : NULL, &actor, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        if (strv_length(names) == 0)
+                r = manager_rotate_logs(b->manager, NULL, actor);
+        STRV_FOREACH(n, names) {
+                r = manager_rotate_logs(b->manager, *n, actor);
+                if (r < 0)
+                        return set_manager_error(error, r, *n);
+        }
+        if (r < 0)
+                return set_manager_error(error, r, NULL);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
 static int method_reexecute(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Bus *b = userdata;
         _cleanup_free_ char *actor = NULL;
@@ -862,6 +892,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("DisableJob", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
                                 method_disable_job, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RotateLogs", SD_BUS_ARGS("as", names), SD_BUS_NO_RESULT, method_rotate_logs,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reexecute", NULL, NULL, method_reexecute, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Heartbeat", SD_BUS_ARGS("s", name, "s", status), SD_BUS_NO_RESULT,
                                 method_heartbeat, SD_BUS_VTABLE_UNPRIVILEGED),

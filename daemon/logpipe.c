@@ -986,6 +986,64 @@ int job_log_rotate(JobLog *l, bool reopen_only) {
         return 0;
 }
 
+void job_log_get_pipe(JobLog *l, LogStream s, int *ret_read, int *ret_write) {
+        assert(s >= 0 && s < _LOG_STREAM_MAX);
+        *ret_read = l->streams[s].read_fd;
+        *ret_write = l->streams[s].write_fd;
+}
+
+int job_log_adopt_pipe(JobLog *l, LogStream s, int read_fd, int write_fd) {
+        StreamState *st = &l->streams[s];
+        int r;
+
+        assert(s >= 0 && s < _LOG_STREAM_MAX);
+        if (st->read_fd >= 0)
+                return -EEXIST;
+        if (fcntl(read_fd, F_SETFL, O_NONBLOCK) < 0)
+                return -errno;
+        r = sd_event_add_io(l->ctx->event, &st->source, read_fd, EPOLLIN, stream_io, st);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_priority(st->source, LOG_PRIORITY);
+        (void) sd_event_source_set_description(st->source, "job-log");
+        st->read_fd = read_fd;
+        st->write_fd = write_fd;
+        return 0;
+}
+
+const LogBuffer *job_log_get_carry(JobLog *l, LogStream s) {
+        assert(s >= 0 && s < _LOG_STREAM_MAX);
+        return &l->streams[s].carry;
+}
+
+const LogBuffer *job_log_get_pending(JobLog *l) {
+        return &l->pending;
+}
+
+int job_log_put_back(JobLog *l, LogStream s, const void *carry, size_t carry_len) {
+        StreamState *st = &l->streams[s];
+
+        assert(s >= 0 && s < _LOG_STREAM_MAX);
+        if (log_buffer_reserve(&st->carry, carry_len) < 0)
+                return -ENOMEM;
+        put(&st->carry, carry, carry_len);
+        st->last_data = now_usec(CLOCK_MONOTONIC);
+        if (st->carry.len > 0)
+                quiet_arm(l);
+        return 0;
+}
+
+int job_log_put_back_pending(JobLog *l, const void *data, size_t len) {
+        if (log_buffer_reserve(&l->pending, len) < 0)
+                return -ENOMEM;
+        put(&l->pending, data, len);
+        if (len > 0 && !l->blocked) {
+                LogBuffer none = {};
+                (void) out_write(l, &none); /* blocks, and says so, if the file cannot take it */
+        }
+        return 0;
+}
+
 uint64_t job_log_offset(JobLog *l) {
         if (l->fd < 0)
                 (void) file_open(l);

@@ -135,6 +135,17 @@ int job_log_flush(JobLog *l);
 int job_log_rotate(JobLog *l, bool reopen_only);
 /* Where the next entry goes in NAME.log (its size as pmd knows it). */
 uint64_t job_log_offset(JobLog *l);
+/* Re-execution: what must cross the exec. The pipe ends of a stream (-EBADF when it has none; the
+ * JobLog keeps them), and the bytes read but not written yet: the unfinished line of each stream
+ * and, while blocked, the formatted entries. The new image adopts the pipe ends (taking
+ * ownership) and puts the bytes back before the loop runs. */
+void job_log_get_pipe(JobLog *l, LogStream s, int *ret_read, int *ret_write);
+int job_log_adopt_pipe(JobLog *l, LogStream s, int read_fd, int write_fd);
+const LogBuffer *job_log_get_carry(JobLog *l, LogStream s);
+const LogBuffer *job_log_get_pending(JobLog *l);
+int job_log_put_back(JobLog *l, LogStream s, const void *carry, size_t carry_len);
+int job_log_put_back_pending(JobLog *l, const void *data, size_t len);
+
 /* Blocked (disk full, directory gone): the last error, or 0 when writing. */
 int job_log_error(JobLog *l);
 const char *job_log_path(JobLog *l);

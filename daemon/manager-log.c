@@ -3,14 +3,18 @@
  * follow the job's config at every later spawn (a reload takes effect with the next run). What
  * the writer reports comes out here: a log that cannot be written (disk full, directory gone) is
  * a warning in pmd's log and the job's status text until it recovers, and a rotation resets the
- * registry's note of where the current run's output starts. */
+ * registry's note of where the current run's output starts. Across a re-execution the pipes are
+ * kept (serialize.c's "logpipe" section), so the jobs write on as if nothing happened. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "logpipe.h"
 #include "manager-log.h"
+#include "serialize.h"
 #include "util/log.h"
+
+#define SECTION "logpipe"
 
 #define BLOCKED_STATUS_PREFIX "Log blocked: "
 
@@ -141,4 +145,146 @@ int manager_rotate_logs(Manager *m, const char *name, const char *actor) {
         free(l);
         manager_audit(m, actor, "rotate-logs", NULL, "ok");
         return 0;
+}
+
+/* ---- re-execution ---- */
+
+static char *hex_encode(const LogBuffer *b) {
+        static const char hex[] = "0123456789abcdef";
+        char *s = malloc(b->len * 2 + 1);
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < b->len; i++) {
+                s[2 * i] = hex[(uint8_t) b->data[i] >> 4];
+                s[2 * i + 1] = hex[(uint8_t) b->data[i] & 15];
+        }
+        s[b->len * 2] = '\0';
+        return s;
+}
+
+static int hex_decode(const char *s, LogBuffer *ret) {
+        size_t n = strlen(s);
+
+        if (n % 2 != 0 || log_buffer_reserve(ret, n / 2) < 0)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i += 2) {
+                int hi = s[i] >= 'a' ? s[i] - 'a' + 10 : s[i] - '0', lo = s[i + 1] >= 'a' ? s[i + 1] - 'a' + 10 : s[i + 1] - '0';
+                if (hi < 0 || hi > 15 || lo < 0 || lo > 15)
+                        return -EINVAL;
+                ret->data[ret->len++] = (char) (hi << 4 | lo);
+        }
+        return 0;
+}
+
+static int serialize_bytes(Serializer *s, const char *key, const LogBuffer *b) {
+        _cleanup_free_ char *hex = NULL;
+
+        if (b->len == 0)
+                return 0;
+        hex = hex_encode(b);
+        if (!hex)
+                return -ENOMEM;
+        return serialize_item(s, key, hex);
+}
+
+/* Keys: "NAME:stdout:r", "NAME:stdout:w", "NAME:stdout:carry" (hex), "NAME:pending" (hex). */
+static int logs_serialize(Manager *m, Serializer *s, void *userdata) {
+        Job **l;
+        size_t n;
+        int r;
+
+        r = manager_list_jobs(m, &l, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                JobLog *jl = job_runtime(l[i])->log;
+                char key[JOB_NAME_MAX + 32];
+
+                if (!jl)
+                        continue;
+                for (LogStream st = 0; st < _LOG_STREAM_MAX && r >= 0; st++) {
+                        int rfd, wfd;
+                        job_log_get_pipe(jl, st, &rfd, &wfd);
+                        if (rfd < 0)
+                                continue;
+                        (void) snprintf(key, sizeof(key), "%s:%s:r", l[i]->name, log_stream_to_string(st));
+                        r = serialize_fd(s, key, rfd);
+                        (void) snprintf(key, sizeof(key), "%s:%s:w", l[i]->name, log_stream_to_string(st));
+                        if (r >= 0)
+                                r = serialize_fd(s, key, wfd);
+                        (void) snprintf(key, sizeof(key), "%s:%s:carry", l[i]->name, log_stream_to_string(st));
+                        if (r >= 0)
+                                r = serialize_bytes(s, key, job_log_get_carry(jl, st));
+                }
+                (void) snprintf(key, sizeof(key), "%s:pending", l[i]->name);
+                if (r >= 0)
+                        r = serialize_bytes(s, key, job_log_get_pending(jl));
+        }
+        free(l);
+        return r;
+}
+
+int manager_log_setup(Manager *m) {
+        return serialize_register(m, SECTION, logs_serialize, NULL);
+}
+
+static void deserialize_job(Manager *m, Job *j) {
+        JobRuntime *rt = job_runtime(j);
+        char key[JOB_NAME_MAX + 32];
+        const char *v;
+        int r;
+
+        for (LogStream st = 0; st < _LOG_STREAM_MAX; st++) {
+                _cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
+                LogBuffer carry = {};
+
+                (void) snprintf(key, sizeof(key), "%s:%s:r", j->name, log_stream_to_string(st));
+                if (deserialize_take_fd(m, SECTION, key, &rfd) < 0)
+                        continue;
+                (void) snprintf(key, sizeof(key), "%s:%s:w", j->name, log_stream_to_string(st));
+                if (deserialize_take_fd(m, SECTION, key, &wfd) < 0)
+                        continue;
+                if (!rt->log) {
+                        JobLogSettings s;
+                        settings_from_config(m, j, &s);
+                        r = job_log_new(manager_get_log_context(m), &s, job_log_notify, j, &rt->log);
+                        if (r < 0) {
+                                log_warning_errno(r, "%s: Failed to take its log back: %m", j->name);
+                                return;
+                        }
+                }
+                r = job_log_adopt_pipe(rt->log, st, rfd, wfd);
+                if (r < 0) {
+                        log_warning_errno(r, "%s: Failed to take its %s pipe back: %m", j->name,
+                                          log_stream_to_string(st));
+                        continue;
+                }
+                TAKE_FD(rfd);
+                TAKE_FD(wfd);
+                (void) snprintf(key, sizeof(key), "%s:%s:carry", j->name, log_stream_to_string(st));
+                v = deserialize_get(m, SECTION, key);
+                if (v && hex_decode(v, &carry) >= 0)
+                        (void) job_log_put_back(rt->log, st, carry.data, carry.len);
+                log_buffer_done(&carry);
+        }
+        if (rt->log) {
+                LogBuffer pending = {};
+                (void) snprintf(key, sizeof(key), "%s:pending", j->name);
+                v = deserialize_get(m, SECTION, key);
+                if (v && hex_decode(v, &pending) >= 0)
+                        (void) job_log_put_back_pending(rt->log, pending.data, pending.len);
+                log_buffer_done(&pending);
+                job_log_set_pid(rt->log, j->main_pid);
+        }
+}
+
+void manager_log_deserialize(Manager *m) {
+        Job **l;
+        size_t n;
+
+        if (manager_list_jobs(m, &l, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                deserialize_job(m, l[i]);
+        free(l);
 }

@@ -9,6 +9,12 @@
 
 #include "manager.h"
 
+/* manager_new(): register the re-execution hook that carries the job log pipes across the exec. */
+int manager_log_setup(Manager *m);
+/* A re-executed pmd, after the jobs are taken back: take their log pipes (and what was read of
+ * them but not written) back too, so that no line is lost and no job gets SIGPIPE. */
+void manager_log_deserialize(Manager *m);
+
 /* A descriptor for the child's stdout (err false) or stderr: the write end of the job's pipe. */
 int manager_log_open_fd(Manager *m, Job *j, bool err, int *ret);
 /* A process of the job was spawned: its pid goes into json entries. */

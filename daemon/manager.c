@@ -1537,6 +1537,7 @@ static int manager_load_jobs(Manager *m, bool reload) {
                 STRV_FOREACH(d, dropped)
                         log_warning("%s: its job file is gone, killed what was left of it after the re-execution",
                                     *d);
+                manager_log_deserialize(m);
         }
 
         /* Start what should run and does not: at startup every enabled job; on reload the new
@@ -1684,6 +1685,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (r < 0)
                 return r;
         r = log_context_new(m->event, &m->log_context);
+        if (r < 0)
+                return r;
+        r = manager_log_setup(m);
         if (r < 0)
                 return r;
 

@@ -158,6 +158,10 @@ expect 0 backup "$T/backup.db"
 [[ "$(sqlite3 "$T/backup.db" "SELECT count(*) FROM audit")" -gt 0 ]] || fail "backup has no audit rows"
 expect 1 backup "$T/no/such/dir/backup.db"
 expect 0 reload
+# Rotation on request: the current log moves to NAME.log.1 and a new one starts.
+expect 0 logs --rotate web
+wait_until 5 test -e "$T/log/web.log.1"
+expect 4 logs --rotate nosuchjob
 web_pid=$(job_pid web)
 expect 0 daemon-reexec
 pmctl_answers() { "$PMCTL" --socket "$T/pmd.sock" list >/dev/null 2>&1; }
