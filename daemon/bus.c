@@ -32,6 +32,7 @@
 #include "bus.h"
 #include "manager-log.h"
 #include "manager.h"
+#include "util/utf8.h"
 #include "registry.h"
 #include "util/hashmap.h"
 #include "util/log.h"
@@ -833,6 +834,20 @@ static int property_get_n_jobs(sd_bus *bus, const char *path, const char *interf
         return sd_bus_message_append(reply, "u", (uint32_t) manager_n_jobs(b->manager));
 }
 
+/* Text that came from files or processes: D-Bus strings must be valid UTF-8, so invalid bytes
+ * are shown as \xNN instead of failing the whole call. */
+static int append_text(sd_bus_message *reply, const char *s) {
+        _cleanup_free_ char *e = NULL;
+
+        s = s ?: "";
+        if (utf8_is_valid(s, strlen(s)))
+                return sd_bus_message_append(reply, "s", s);
+        e = utf8_escape_invalid(s);
+        if (!e)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "s", e);
+}
+
 static int property_get_manager_string(sd_bus *bus, const char *path, const char *interface,
                                        const char *property, sd_bus_message *reply, void *userdata,
                                        sd_bus_error *error) {
@@ -848,7 +863,7 @@ static int property_get_manager_string(sd_bus *bus, const char *path, const char
                 else if (streq(property, "ControlSocket"))
                         v = o->socket_path;
         }
-        return sd_bus_message_append(reply, "s", v ?: "");
+        return append_text(reply, v);
 }
 
 static int property_get_startup(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -962,7 +977,7 @@ static int job_property_get(sd_bus *bus, const char *path, const char *interface
         if (streq(property, "Name"))
                 return sd_bus_message_append(reply, "s", j->name);
         if (streq(property, "Description"))
-                return sd_bus_message_append(reply, "s", (c && c->description) ? c->description : "");
+                return append_text(reply, c ? c->description : NULL);
         if (streq(property, "State"))
                 return sd_bus_message_append(reply, "s", job_state_string(j));
         if (streq(property, "Result"))
@@ -991,7 +1006,7 @@ static int job_property_get(sd_bus *bus, const char *path, const char *interface
                 const char *s = rt ? rt->status_text : NULL;
                 if (!s && c)
                         s = c->error;
-                return sd_bus_message_append(reply, "s", s ?: "");
+                return append_text(reply, s);
         }
         if (streq(property, "CPUUsageNSec")) {
                 uint64_t usec = 0;
@@ -1006,7 +1021,7 @@ static int job_property_get(sd_bus *bus, const char *path, const char *interface
                 return sd_bus_message_append(reply, "t", bytes);
         }
         if (streq(property, "SourcePath"))
-                return sd_bus_message_append(reply, "s", (c && c->source_path) ? c->source_path : "");
+                return append_text(reply, c ? c->source_path : NULL);
         if (streq(property, "Enabled"))
                 return sd_bus_message_append(reply, "b", rt ? rt->enabled : (c && c->auto_start));
         if (streq(property, "Type"))
@@ -1020,7 +1035,7 @@ static int job_property_get(sd_bus *bus, const char *path, const char *interface
                 _cleanup_free_ char *p = NULL;
                 if (o && o->log_dir && asprintf(&p, "%s/%s.log", o->log_dir, j->name) < 0)
                         return -ENOMEM;
-                return sd_bus_message_append(reply, "s", p ?: "");
+                return append_text(reply, p);
         }
         if (streq(property, "ExecStart")) {
                 _cleanup_free_ char *s = NULL;
@@ -1054,7 +1069,7 @@ static int job_property_get(sd_bus *bus, const char *path, const char *interface
                 }
                 if (fclose(f) != 0)
                         return -ENOMEM;
-                return sd_bus_message_append(reply, "s", s ?: "");
+                return append_text(reply, s);
         }
         return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s.", property);
 }

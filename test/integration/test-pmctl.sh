@@ -34,6 +34,13 @@ write_job 'a-b.c@x' <<EOF
 [Service]
 ExecStart=sleep 1000
 EOF
+# A command with a byte that is not UTF-8 (written as a C escape in the file): D-Bus strings must
+# be UTF-8, so pmd shows it as \xff.
+write_job latin <<'EOF'
+[Service]
+ExecStart=/bin/sleep 1000 "a\xffb"
+AutoStart=no
+EOF
 write_job chatty <<EOF
 [Service]
 ExecStart=sh -c 'for i in \$(seq 1 30); do echo line\$i; done; exec sleep 1000'
@@ -59,11 +66,11 @@ grep -Eq '^web +running +[0-9]+ ' "$T/out" || fail "list: $(cat "$T/out")"
 grep -Eq '^a-b\.c@x +running' "$T/out" || fail "list lacks the escaped name"
 ! grep -q $'\e' "$T/out" || fail "colours on a pipe"
 expect 0 list --names
-[[ "$(wc -l <"$T/out")" -eq 6 ]] || fail "list --names: $(cat "$T/out")"
+[[ "$(wc -l <"$T/out")" -eq 7 ]] || fail "list --names: $(cat "$T/out")"
 
 # --json: the /status object.
 expect 0 --json list
-jq -e '.version and (.uptime_sec >= 0) and (.jobs | length == 6)' "$T/out" >/dev/null || fail "list --json: $(cat "$T/out")"
+jq -e '.version and (.uptime_sec >= 0) and (.jobs | length == 7)' "$T/out" >/dev/null || fail "list --json: $(cat "$T/out")"
 jq -e '.jobs[] | select(.name == "web") | .state == "running" and (.pid > 0) and .description == "a web server"
         and (.since | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$")) and .last_heartbeat == null and .result == "success"
         and has("restarts") and has("exit_status") and has("status") and has("cpu_seconds") and has("memory_bytes")' \
@@ -158,6 +165,8 @@ expect 0 backup "$T/backup.db"
 [[ "$(sqlite3 "$T/backup.db" "SELECT count(*) FROM audit")" -gt 0 ]] || fail "backup has no audit rows"
 expect 1 backup "$T/no/such/dir/backup.db"
 expect 0 reload
+expect 3 status latin
+grep -q 'a\\xffb' "$T/out" || fail "status of a job with invalid UTF-8: $(cat "$T/out")"
 # Rotation on request: the current log moves to NAME.log.1 and a new one starts.
 expect 0 logs --rotate web
 wait_until 5 test -e "$T/log/web.log.1"

@@ -4,6 +4,7 @@
 #include "hashmap.h"
 #include "strv.h"
 #include "tests.h"
+#include "utf8.h"
 
 TEST(strv) {
         _cleanup_strv_free_ char **l = strv_split("  a b\tc  ", " \t");
@@ -49,9 +50,21 @@ TEST(hashmap_strings) {
         ASSERT_TRUE(hashmap_get(h, "k43") == keys[43]);
 }
 
+TEST(utf8) {
+        ASSERT_TRUE(utf8_is_valid("plain", 5));
+        ASSERT_TRUE(utf8_is_valid("gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x98\x80", 15));
+        ASSERT_TRUE(!utf8_is_valid("\xff", 1));
+        ASSERT_TRUE(!utf8_is_valid("\xc0\xaf", 2));         /* overlong '/' */
+        ASSERT_TRUE(!utf8_is_valid("\xed\xa0\x80", 3));     /* surrogate */
+        ASSERT_TRUE(!utf8_is_valid("\xe2\x82", 2));         /* cut short */
+        _cleanup_free_ char *e = utf8_escape_invalid("a\xff" "b\xc3\xbc");
+        ASSERT_STREQ(e, "a\\xff" "b\xc3\xbc");
+}
+
 int main(void) {
         RUN(strv);
         RUN(hashmap_many);
         RUN(hashmap_strings);
+        RUN(utf8);
         return 0;
 }
