@@ -44,8 +44,8 @@ test    python3-systemd         sd_notify from python (test-notify-*)
 test    prometheus              promtool and a real Prometheus server (test-http-*)
 test    wrk                     bench/bench-http.sh
 test    qemu-system-x86         test-vm-boot: pmd as the init of a VM (tcg)
-test    busybox-static          the VM's sh, sleep and kill
-test    cpio                    the VM's initramfs
+test    busybox-static          sh, sleep and kill inside the VM
+test    cpio                    the initramfs of the VM
 # stock .service files that test-system-units parses; installed, never started
 test    nginx
 test    redis-server
