@@ -101,10 +101,10 @@ static char *default_socket_path(void) {
         char *p = NULL;
 
         if (arg_user) {
+                /* As pmd --user picks it: $XDG_RUNTIME_DIR, else /run/user/UID. */
                 const char *rt = getenv("XDG_RUNTIME_DIR");
-                if (!rt)
-                        return NULL;
-                if (asprintf(&p, "%s/pmd/private", rt) < 0)
+                if (rt && *rt ? asprintf(&p, "%s/pmd/private", rt) < 0 :
+                                asprintf(&p, "/run/user/%u/pmd/private", (unsigned) getuid()) < 0)
                         return NULL;
                 return p;
         }

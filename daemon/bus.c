@@ -1477,12 +1477,10 @@ int bus_setup(Manager *m, Bus **ret) {
         if (!b->socket_path)
                 return log_oom();
 
-        r = private_listen(b);
-        if (r < 0)
-                return r;
-        r = bus_connect(b);
-        if (r < 0)
-                return r;
+        /* Each face that cannot start is left off alone: the bus without the socket, or the other
+         * way round. */
+        (void) private_listen(b); /* both log what went wrong */
+        (void) bus_connect(b);
         r = manager_add_observer(m, on_job_changed, b);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch job state changes: %m");

@@ -1538,6 +1538,11 @@ static int manager_load_jobs(Manager *m, bool reload) {
                         log_warning("%s: its job file is gone, killed what was left of it after the re-execution",
                                     *d);
                 manager_log_deserialize(m);
+                /* Uptime counts from the first start, not from the re-execution. */
+                const char *started = deserialize_get(m, "manager", "startup-realtime");
+                unsigned long long t;
+                if (started && sscanf(started, "%llu", &t) == 1 && t > 0)
+                        m->startup_realtime = (usec_t) t;
         }
 
         /* Start what should run and does not: at startup every enabled job; on reload the new

@@ -172,6 +172,7 @@ expect 0 logs --rotate web
 wait_until 5 test -e "$T/log/web.log.1"
 expect 4 logs --rotate nosuchjob
 web_pid=$(job_pid web)
+uptime_before=$("$PMCTL" --socket "$T/pmd.sock" --json list | jq .uptime_sec)
 expect 0 daemon-reexec
 pmctl_answers() { "$PMCTL" --socket "$T/pmd.sock" list >/dev/null 2>&1; }
 reexeced() { grep -q "running (re-executed)" "$T/pmd.out"; }
@@ -179,6 +180,8 @@ wait_until 10 reexeced
 wait_until 10 pmctl_answers
 pid_alive "$PMD_PID" || fail "pmd gone after daemon-reexec"
 [[ "$(job_pid web)" == "$web_pid" ]] || fail "web restarted by daemon-reexec"
+uptime_after=$("$PMCTL" --socket "$T/pmd.sock" --json list | jq .uptime_sec)
+((uptime_after >= uptime_before)) || fail "uptime restarted with the re-execution: $uptime_before -> $uptime_after"
 
 # user add|passwd|del on STATE_DIR/users.
 echo secret | "$PMCTL" --socket "$T/pmd.sock" user add alice --role admin || fail "user add"
