@@ -179,6 +179,56 @@ TEST(format_json) {
         free(s);
 }
 
+/* The escaper scans 16 (or 8) bytes at a time and copies clean runs ahead: every length, every
+ * position of a byte that needs care, two of them close together, and the last bytes of a
+ * message, against the expected text built a byte at a time. */
+TEST(json_escape_positions) {
+        static const struct {
+                const char *in, *out;
+        } special[] = {
+                { "\"", "\\\"" }, { "\\", "\\\\" }, { "\n", "\\n" },     { "\x01", "\\u0001" },
+                { "\x1f", "\\u001f" }, { "\x7f", "\x7f" }, { "\xff", "\\\\xff" }, { "\xc3\xa9", "\xc3\xa9" },
+                { "\xe2\x82", "\\\\xe2\\\\x82" }, { " ", " " },
+        };
+        char in[128], want[512];
+
+        for (size_t len = 0; len <= 70; len++)
+                for (size_t i = 0; i < len; i++)
+                        for (size_t k = 0; k < ELEMENTSOF(special); k++)
+                                for (size_t gap = 0; gap < 3; gap++) {
+                                        size_t n = 0, w = 0, sl = strlen(special[k].in);
+                                        LogBuffer b = {};
+
+                                        if (i + sl > len)
+                                                continue;
+                                        memset(in, 'a', len);
+                                        memcpy(in + i, special[k].in, sl);
+                                        n = len;
+                                        /* The same byte again a little further on. */
+                                        if (gap > 0 && i + sl + gap + sl <= len)
+                                                memcpy(in + i + sl + gap, special[k].in, sl);
+                                        else if (gap > 0)
+                                                continue;
+                                        for (size_t j = 0; j < n;) {
+                                                if ((j == i || (gap > 0 && j == i + sl + gap)) &&
+                                                    memcmp(in + j, special[k].in, sl) == 0) {
+                                                        size_t ol = strlen(special[k].out);
+                                                        memcpy(want + w, special[k].out, ol);
+                                                        w += ol;
+                                                        j += sl;
+                                                } else
+                                                        want[w++] = in[j++];
+                                        }
+                                        ASSERT_OK(log_json_escape(&b, in, n));
+                                        if (b.len != w || memcmp(b.data, want, w) != 0) {
+                                                fprintf(stderr, "len %zu pos %zu special %zu gap %zu: %.*s\n", len, i,
+                                                        k, gap, (int) b.len, b.data);
+                                                ASSERT_TRUE(false);
+                                        }
+                                        log_buffer_done(&b);
+                                }
+}
+
 static char tmpdir[] = "/tmp/test-logpipe-XXXXXX";
 
 static void write_file(const char *path, const char *s) {
@@ -365,6 +415,7 @@ int main(void) {
         RUN(timestamp);
         RUN(format_text);
         RUN(format_json);
+        RUN(json_escape_positions);
         RUN(rotate_files);
         RUN(job_log_live);
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
