@@ -54,13 +54,14 @@ run_pmd() {
         echo "$t $(awk -v t="$ticks" -v c="$CLK" 'BEGIN {printf "%.3f", t / c}')"
 }
 
-declare -a R_FILE R_CAT R_TEXT R_JSON R_CPU_T R_CPU_J R_TEXT_N R_CAT_N R_CPU_N
+declare -a R_FILE R_CAT R_TEXT R_JSON R_RAW R_CPU_T R_CPU_J R_CPU_R R_TEXT_N R_CAT_N R_CPU_N
 for round in $(seq "$ROUNDS"); do
         D=$(mktemp -d "$BENCH_DIR/pmd-bench-logs.XXXXXX")
         a=$(now); sh -c "yes $LINE | head -c $SIZE > $D/file"; b=$(now); R_FILE+=("$(secs "$a" "$b")"); rm -f "$D/file"
         a=$(now); sh -c "yes $LINE | head -c $SIZE | cat > $D/file"; b=$(now); R_CAT+=("$(secs "$a" "$b")"); rm -f "$D/file"
         read -r t c < <(run_pmd text 1 "$D/text"); R_TEXT+=("$t"); R_CPU_T+=("$c"); rm -rf "$D/text"
         read -r t c < <(run_pmd json 1 "$D/json"); R_JSON+=("$t"); R_CPU_J+=("$c"); rm -rf "$D/json"
+        read -r t c < <(run_pmd raw 1 "$D/raw"); R_RAW+=("$t"); R_CPU_R+=("$c"); rm -rf "$D/raw"
         read -r t c < <(run_pmd text "$JOBS" "$D/many"); R_TEXT_N+=("$t"); R_CPU_N+=("$c"); rm -rf "$D/many"
         each=$((SIZE / JOBS))
         a=$(now)
@@ -69,22 +70,24 @@ for round in $(seq "$ROUNDS"); do
         b=$(now); R_CAT_N+=("$(secs "$a" "$b")"); rm -f "$D"/f*
         rmdir "$D" 2>/dev/null || rm -rf "$D"
         echo "round $round: > file ${R_FILE[-1]} s, | cat ${R_CAT[-1]} s, pmd text ${R_TEXT[-1]} s (cpu ${R_CPU_T[-1]} s)," \
-             "pmd json ${R_JSON[-1]} s (cpu ${R_CPU_J[-1]} s), $JOBS jobs: pmd text ${R_TEXT_N[-1]} s (cpu ${R_CPU_N[-1]} s)," \
+             "pmd json ${R_JSON[-1]} s (cpu ${R_CPU_J[-1]} s), pmd raw ${R_RAW[-1]} s (cpu ${R_CPU_R[-1]} s), $JOBS jobs: pmd text ${R_TEXT_N[-1]} s (cpu ${R_CPU_N[-1]} s)," \
              "| cat ${R_CAT_N[-1]} s"
 done
 
 m() { printf '%s\n' "$@" | median; }
 file=$(m "${R_FILE[@]}"); cat1=$(m "${R_CAT[@]}"); text=$(m "${R_TEXT[@]}"); json=$(m "${R_JSON[@]}")
+raw=$(m "${R_RAW[@]}"); cpur=$(m "${R_CPU_R[@]}")
 cput=$(m "${R_CPU_T[@]}"); cpuj=$(m "${R_CPU_J[@]}"); textn=$(m "${R_TEXT_N[@]}"); catn=$(m "${R_CAT_N[@]}")
 cpun=$(m "${R_CPU_N[@]}")
 gib=$(awk -v s="$SIZE" 'BEGIN {print s / 1073741824}')
 echo
 echo "medians of $ROUNDS rounds, $SIZE bytes of 100-byte lines, $(date -u +%Y-%m-%d), $(nproc) CPUs, $(uname -r)"
-awk -v f="$file" -v c="$cat1" -v t="$text" -v j="$json" -v ct="$cput" -v cj="$cpuj" -v tn="$textn" -v cn="$catn" \
+awk -v f="$file" -v c="$cat1" -v t="$text" -v j="$json" -v ct="$cput" -v cj="$cpuj" -v r="$raw" -v cr="$cpur" -v tn="$textn" -v cn="$catn" \
         -v cpn="$cpun" -v g="$gib" -v n="$JOBS" 'BEGIN {
         printf "  > file          %7.2f s  %7.0f MiB/s\n", f, g * 1024 / f
         printf "  | cat > file    %7.2f s  %7.0f MiB/s\n", c, g * 1024 / c
         printf "  pmd text        %7.2f s  %7.0f MiB/s  %3.0f %% of | cat, %3.0f %% of > file, pmd CPU %.2f s/GiB\n", t, g * 1024 / t, 100 * c / t, 100 * f / t, ct / g
         printf "  pmd json        %7.2f s  %7.0f MiB/s  %3.0f %% of | cat, %3.0f %% of > file, pmd CPU %.2f s/GiB\n", j, g * 1024 / j, 100 * c / j, 100 * f / j, cj / g
+        printf "  pmd raw         %7.2f s  %7.0f MiB/s  %3.0f %% of | cat, %3.0f %% of > file, pmd CPU %.2f s/GiB\n", r, g * 1024 / r, 100 * c / r, 100 * f / r, cr / g
         printf "  %d jobs pmd text %6.2f s  %7.0f MiB/s  %3.0f %% of %d x | cat (%.2f s), pmd CPU %.2f s/GiB\n", n, tn, g * 1024 / tn, 100 * cn / tn, n, cn, cpn / g
 }'

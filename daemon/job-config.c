@@ -68,6 +68,7 @@ DEFINE_STRING_TABLE_LOOKUP(notify_access, NotifyAccess);
 static const char *const log_format_table[_LOG_FORMAT_MAX] = {
         [LOG_FORMAT_TEXT] = "text",
         [LOG_FORMAT_JSON] = "json",
+        [LOG_FORMAT_RAW] = "raw",
 };
 DEFINE_STRING_TABLE_LOOKUP(log_format, LogFormat);
 
@@ -724,7 +725,7 @@ static int assign_log_format(const Assign *a, const char *value, size_t offset) 
         LogFormat f = log_format_from_string(value);
 
         if (f < 0)
-                return invalid_value(a, value, "text or json");
+                return invalid_value(a, value, "text, json or raw");
         a->c->log_format = f;
         return 0;
 }

@@ -59,6 +59,7 @@ typedef enum OutputKind {
 typedef enum LogFormat {
         LOG_FORMAT_TEXT,
         LOG_FORMAT_JSON,
+        LOG_FORMAT_RAW, /* bytes as written, spliced from the pipe: no framing, no time stamps */
         _LOG_FORMAT_MAX,
         _LOG_FORMAT_INVALID = -EINVAL,
 } LogFormat;

@@ -615,9 +615,16 @@ static int file_open(JobLog *l) {
 
         if (l->fd >= 0)
                 return 0;
-        fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
+        /* splice(2) refuses a file opened for appending; pmd is the only writer of its logs and
+         * writes at the end, so Format=raw opens without O_APPEND and seeks there. */
+        fd = open(l->path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | (l->format == LOG_FORMAT_RAW ? 0 : O_APPEND),
+                  0640);
         if (fd < 0)
                 return -errno;
+        if (l->format == LOG_FORMAT_RAW && lseek(fd, 0, SEEK_END) < 0) {
+                safe_close(fd);
+                return -errno;
+        }
         if (fstat(fd, &st) < 0) {
                 safe_close(fd);
                 return -errno;
@@ -646,13 +653,11 @@ static int file_rotate(JobLog *l) {
         return 0;
 }
 
-/* Write p[0..n) to the file, all of it or fail; *ret_done says how much went. */
-static int file_write(JobLog *l, const char *p, size_t n, size_t *ret_done) {
+/* The file open and still in the directory. */
+static int file_ready(JobLog *l) {
         struct stat st;
-        size_t done = 0;
         int r;
 
-        *ret_done = 0;
         r = file_open(l);
         if (r < 0)
                 return r;
@@ -666,6 +671,18 @@ static int file_write(JobLog *l, const char *p, size_t n, size_t *ret_done) {
                 if (l->notify)
                         l->notify(l, JOB_LOG_REOPENED, 0, l->userdata);
         }
+        return 0;
+}
+
+/* Write p[0..n) to the file, all of it or fail; *ret_done says how much went. */
+static int file_write(JobLog *l, const char *p, size_t n, size_t *ret_done) {
+        size_t done = 0;
+        int r;
+
+        *ret_done = 0;
+        r = file_ready(l);
+        if (r < 0)
+                return r;
         while (done < n) {
                 ssize_t k = write(l->fd, p + done, n - done);
                 if (k < 0 && errno == EINTR)
@@ -813,12 +830,58 @@ static void quiet_arm(JobLog *l) {
 
 /* One batch of a stream: what was left, plus (read) one read of at most LOG_READ_MAX bytes.
  * Returns the bytes read, 0 when the pipe had nothing, < 0 on error. */
+/* Format=raw: the bytes go from the job's pipe to the file with splice(2), never through pmd's
+ * memory, at most LOG_READ_MAX per event like the framed path. Rotation is checked between
+ * splices, so a line may be cut across two files: the price of no framing. When the file cannot
+ * be written the bytes stay in the pipe and the job blocks, as with the other formats. */
+static ssize_t stream_raw(StreamState *st, bool do_read) {
+        JobLog *l = st->log;
+        ssize_t k;
+        int r;
+
+        if (!do_read || l->blocked || st->read_fd < 0)
+                return 0;
+        if (l->max_size > 0 && l->size > 0 && l->size >= l->max_size) {
+                r = file_rotate(l);
+                if (r < 0) {
+                        job_log_block(l, r);
+                        return r;
+                }
+        }
+        r = file_ready(l);
+        if (r < 0) {
+                job_log_block(l, r);
+                return r;
+        }
+        /* No more than fits under MaxSize=, so every file but the current one is exactly that size. */
+        size_t max = LOG_READ_MAX;
+        if (l->max_size > 0 && l->max_size - l->size < max)
+                max = (size_t) (l->max_size - l->size);
+        k = splice(st->read_fd, NULL, l->fd, NULL, max, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (k < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                        return 0;
+                r = -errno;
+                job_log_block(l, r);
+                return r;
+        }
+        l->size += (uint64_t) k;
+        if (k > 0) {
+                st->last_data = now_usec(CLOCK_MONOTONIC);
+                /* More may wait in the pipe: the next iteration takes it (fairly, after others). */
+        }
+        return k;
+}
+
 static ssize_t stream_batch(StreamState *st, bool do_read, bool flush) {
         JobLog *l = st->log;
         LogContext *c = l->ctx;
         size_t len = st->carry.len, consumed;
         ssize_t n = 0;
         int r;
+
+        if (l->format == LOG_FORMAT_RAW)
+                return stream_raw(st, do_read);
 
         if (len > 0)
                 memcpy(c->scratch, st->carry.data, len);
@@ -981,6 +1044,8 @@ static int settings_apply(JobLog *l, const JobLogSettings *s) {
                 l->path = TAKE_PTR(path);
                 file_close(l);
         }
+        if (l->format != s->format)
+                file_close(l); /* raw opens the file differently (see file_open) */
         l->format = s->format;
         l->max_size = s->max_size;
         l->max_files = s->max_files;
