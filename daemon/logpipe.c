@@ -615,16 +615,9 @@ static int file_open(JobLog *l) {
 
         if (l->fd >= 0)
                 return 0;
-        /* splice(2) refuses a file opened for appending; pmd is the only writer of its logs and
-         * writes at the end, so Format=raw opens without O_APPEND and seeks there. */
-        fd = open(l->path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | (l->format == LOG_FORMAT_RAW ? 0 : O_APPEND),
-                  0640);
+        fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
         if (fd < 0)
                 return -errno;
-        if (l->format == LOG_FORMAT_RAW && lseek(fd, 0, SEEK_END) < 0) {
-                safe_close(fd);
-                return -errno;
-        }
         if (fstat(fd, &st) < 0) {
                 safe_close(fd);
                 return -errno;
@@ -830,12 +823,17 @@ static void quiet_arm(JobLog *l) {
 
 /* One batch of a stream: what was left, plus (read) one read of at most LOG_READ_MAX bytes.
  * Returns the bytes read, 0 when the pipe had nothing, < 0 on error. */
-/* Format=raw: the bytes go from the job's pipe to the file with splice(2), never through pmd's
- * memory, at most LOG_READ_MAX per event like the framed path. Rotation is checked between
- * splices, so a line may be cut across two files: the price of no framing. When the file cannot
- * be written the bytes stay in the pipe and the job blocks, as with the other formats. */
+/* Format=raw: the bytes as the job wrote them, no framing, no time stamps: what `| cat > file`
+ * does, at most LOG_READ_MAX per event like the framed path. (splice(2) from the pipe to the
+ * file was measured slower here: it holds the pipe while the file is written, so the job cannot
+ * write meanwhile; a read leaves the pipe free at once.) Rotation is checked between chunks, and
+ * a chunk never takes the file past MaxSize=, so a line may be cut across two files: the price of
+ * no framing. When the file cannot be written, what was read waits in the pending buffer and the
+ * job blocks on its pipe, as with the other formats. */
 static ssize_t stream_raw(StreamState *st, bool do_read) {
         JobLog *l = st->log;
+        LogContext *c = l->ctx;
+        size_t max = LOG_READ_MAX, done;
         ssize_t k;
         int r;
 
@@ -848,27 +846,18 @@ static ssize_t stream_raw(StreamState *st, bool do_read) {
                         return r;
                 }
         }
-        r = file_ready(l);
-        if (r < 0) {
-                job_log_block(l, r);
-                return r;
-        }
-        /* No more than fits under MaxSize=, so every file but the current one is exactly that size. */
-        size_t max = LOG_READ_MAX;
         if (l->max_size > 0 && l->max_size - l->size < max)
                 max = (size_t) (l->max_size - l->size);
-        k = splice(st->read_fd, NULL, l->fd, NULL, max, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-        if (k < 0) {
-                if (errno == EAGAIN || errno == EINTR)
-                        return 0;
-                r = -errno;
+        k = read(st->read_fd, c->scratch, max);
+        if (k <= 0)
+                return k < 0 && errno != EAGAIN && errno != EINTR ? -errno : 0;
+        st->last_data = now_usec(CLOCK_MONOTONIC);
+        r = file_write(l, c->scratch, (size_t) k, &done);
+        if (r < 0) {
+                if (log_buffer_reserve(&l->pending, (size_t) k - done) >= 0)
+                        put(&l->pending, c->scratch + done, (size_t) k - done);
                 job_log_block(l, r);
                 return r;
-        }
-        l->size += (uint64_t) k;
-        if (k > 0) {
-                st->last_data = now_usec(CLOCK_MONOTONIC);
-                /* More may wait in the pipe: the next iteration takes it (fairly, after others). */
         }
         return k;
 }
@@ -1044,8 +1033,6 @@ static int settings_apply(JobLog *l, const JobLogSettings *s) {
                 l->path = TAKE_PTR(path);
                 file_close(l);
         }
-        if (l->format != s->format)
-                file_close(l); /* raw opens the file differently (see file_open) */
         l->format = s->format;
         l->max_size = s->max_size;
         l->max_files = s->max_files;
