@@ -86,7 +86,7 @@ int verb_audit(int argc, char **argv) {
 
                 if (array) {
                         json_t *o = json_object();
-                        json_object_set_new(o, "ts", json_string(ctl_format_rfc3339(when, sizeof(when), ts)));
+                        json_object_set_new(o, "ts", json_string(format_rfc3339(when, sizeof(when), ts)));
                         json_object_set_new(o, "actor", json_string(actor));
                         json_object_set_new(o, "action", json_string(action));
                         json_object_set_new(o, "job", isempty(job) ? json_null() : json_string(job));

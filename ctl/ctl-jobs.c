@@ -634,7 +634,7 @@ static int on_event(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
         if (sd_bus_message_read(m, "sssu", &name, &state, &result, &pid) < 0)
                 return 0;
-        ctl_format_rfc3339(ts, sizeof(ts), now_usec(CLOCK_REALTIME));
+        format_rfc3339(ts, sizeof(ts), now_usec(CLOCK_REALTIME));
         if (arg_json) {
                 json_t *o = json_object();
                 json_object_set_new(o, "ts", json_string(ts));

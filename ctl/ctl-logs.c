@@ -53,37 +53,6 @@ static size_t n_sources_shown = 1;
 
 /* ---- timestamps ---- */
 
-/* "2024-05-01T12:00:00.123456Z" at the start of s. */
-static int parse_rfc3339(const char *s, usec_t *ret) {
-        struct tm tm = {};
-        unsigned usec = 0, digits = 0;
-        const char *p;
-        int n = 0;
-        time_t t;
-
-        if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                   &tm.tm_sec, &n) != 6 || n != 19)
-                return -EINVAL;
-        p = s + n;
-        if (*p == '.')
-                for (p++; *p >= '0' && *p <= '9'; p++)
-                        if (digits < 6) {
-                                usec = usec * 10 + (unsigned) (*p - '0');
-                                digits++;
-                        }
-        for (; digits < 6; digits++)
-                usec *= 10;
-        if (*p != 'Z')
-                return -EINVAL;
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        t = timegm(&tm);
-        if (t < 0)
-                return -EINVAL;
-        *ret = (usec_t) t * USEC_PER_SEC + usec;
-        return 0;
-}
-
 /* --since: RFC 3339 UTC ("…Z"), local "YYYY-MM-DD[ HH:MM[:SS]]", or a time span back from now
  * ("10min", "-1h", "2h ago"). */
 static int parse_since(const char *s, usec_t *ret) {

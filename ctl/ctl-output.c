@@ -71,19 +71,6 @@ char *ctl_format_bytes(char *buf, size_t len, uint64_t bytes) {
         return buf;
 }
 
-char *ctl_format_rfc3339(char *buf, size_t len, usec_t ts) {
-        time_t sec = (time_t) (ts / USEC_PER_SEC);
-        struct tm tm;
-        char tmp[32];
-
-        if (!gmtime_r(&sec, &tm) || strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-                snprintf(buf, len, "?");
-                return buf;
-        }
-        snprintf(buf, len, "%s.%06" PRIu64 "Z", tmp, ts % USEC_PER_SEC);
-        return buf;
-}
-
 char *ctl_format_local(char *buf, size_t len, usec_t ts) {
         time_t sec = (time_t) (ts / USEC_PER_SEC);
         struct tm tm;

@@ -93,7 +93,6 @@ const char *ctl_state_color(const char *state); /* "" when no colour */
 const char *ctl_color_reset(void);
 const char *ctl_color_bold(void);
 char *ctl_format_bytes(char *buf, size_t len, uint64_t bytes); /* "12.3M" */
-char *ctl_format_rfc3339(char *buf, size_t len, usec_t ts);   /* "2024-05-01T12:00:00.123456Z" */
 char *ctl_format_local(char *buf, size_t len, usec_t ts);     /* "2024-05-01 14:00:00 CEST" */
 
 typedef struct Table Table;

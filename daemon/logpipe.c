@@ -53,63 +53,6 @@ DEFINE_STRING_TABLE_LOOKUP(log_stream, LogStream);
 
 /* ---- pure parts ---- */
 
-static void put_digits(char *p, unsigned v, int n) {
-        for (int i = n - 1; i >= 0; i--) {
-                p[i] = (char) ('0' + v % 10);
-                v /= 10;
-        }
-}
-
-char *log_format_timestamp(char buf[static LOG_TIMESTAMP_MAX], usec_t realtime) {
-        time_t sec = (time_t) (realtime / USEC_PER_SEC);
-        struct tm tm;
-
-        if (!gmtime_r(&sec, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
-                strcpy(buf, "1970-01-01T00:00:00.000000Z");
-                return buf;
-        }
-        /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" by hand: fixed width, no locale. */
-        memcpy(buf, "0000-00-00T00:00:00.000000Z", 28);
-        put_digits(buf, (unsigned) (tm.tm_year + 1900), 4);
-        put_digits(buf + 5, (unsigned) tm.tm_mon + 1, 2);
-        put_digits(buf + 8, (unsigned) tm.tm_mday, 2);
-        put_digits(buf + 11, (unsigned) tm.tm_hour, 2);
-        put_digits(buf + 14, (unsigned) tm.tm_min, 2);
-        put_digits(buf + 17, (unsigned) tm.tm_sec, 2);
-        put_digits(buf + 20, (unsigned) (realtime % USEC_PER_SEC), 6);
-        return buf;
-}
-
-int log_parse_timestamp(const char *s, usec_t *ret) {
-        struct tm tm = {};
-        unsigned usec = 0, digits = 0;
-        const char *p;
-        int n = 0;
-        time_t t;
-
-        if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                   &tm.tm_sec, &n) != 6 || n != 19)
-                return -EINVAL;
-        p = s + n;
-        if (*p == '.')
-                for (p++; *p >= '0' && *p <= '9'; p++)
-                        if (digits < 6) {
-                                usec = usec * 10 + (unsigned) (*p - '0');
-                                digits++;
-                        }
-        for (; digits < 6; digits++)
-                usec *= 10;
-        if (*p != 'Z')
-                return -EINVAL;
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        t = timegm(&tm);
-        if (t < 0)
-                return -EINVAL;
-        *ret = (usec_t) t * USEC_PER_SEC + usec;
-        return 0;
-}
-
 int log_buffer_reserve(LogBuffer *b, size_t extra) {
         size_t need = b->len + extra, size;
         char *d;
@@ -888,7 +831,7 @@ static ssize_t stream_batch(StreamState *st, bool do_read, bool flush) {
                 return n;
 
         /* One time for the batch: when pmd received these lines. Their prefix is made once too. */
-        (void) log_format_timestamp(c->timestamp, now_usec(CLOCK_REALTIME));
+        (void) format_rfc3339(c->timestamp, sizeof(c->timestamp), now_usec(CLOCK_REALTIME));
         l->head = (LogLineHead) {
                 .format = l->format,
                 .timestamp = c->timestamp,

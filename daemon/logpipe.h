@@ -33,10 +33,8 @@ LogStream log_stream_from_string(const char *s);
 /* ---- pure parts ---- */
 
 /* RFC 3339 UTC with microseconds, "2024-05-01T12:00:00.123456Z": 27 characters and a NUL. */
-#define LOG_TIMESTAMP_MAX 32
-char *log_format_timestamp(char buf[static LOG_TIMESTAMP_MAX], usec_t realtime);
+#define LOG_TIMESTAMP_MAX RFC3339_MAX
 /* The inverse, for pmctl --since and merging; -EINVAL when s does not start with one. */
-int log_parse_timestamp(const char *s, usec_t *ret);
 
 /* A growable byte buffer. */
 typedef struct LogBuffer {
@@ -49,7 +47,7 @@ void log_buffer_done(LogBuffer *b);
 /* What goes in front of every message of one batch: the same timestamp, job, pid and stream. */
 typedef struct LogLineHead {
         LogFormat format;
-        const char *timestamp; /* from log_format_timestamp() */
+        const char *timestamp; /* from format_rfc3339() */
         const char *job;
         pid_t pid;
         LogStream stream;

@@ -11,19 +11,6 @@
 
 #include "job-json.h"
 
-char *format_rfc3339(char *buf, size_t len, usec_t ts) {
-        time_t sec = (time_t) (ts / USEC_PER_SEC);
-        struct tm tm;
-        char tmp[32];
-
-        if (!gmtime_r(&sec, &tm) || strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-                snprintf(buf, len, "?");
-                return buf;
-        }
-        snprintf(buf, len, "%s.%06" PRIu64 "Z", tmp, (uint64_t) (ts % USEC_PER_SEC));
-        return buf;
-}
-
 /* Text from a job (STATUS=, a description) need not be UTF-8, which JSON strings must be: then
  * every non-ASCII byte becomes '?', rather than losing the whole object. */
 static json_t *text(const char *s) {

@@ -23,4 +23,3 @@ typedef struct JobJsonInfo {
 void *job_json_new(const JobJsonInfo *i);
 
 /* "2024-05-01T12:00:00.123456Z": UTC with microseconds, as the JOB object and the logs write it. */
-char *format_rfc3339(char *buf, size_t len, usec_t ts);

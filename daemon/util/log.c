@@ -93,16 +93,11 @@ static void json_put(FILE *f, const char *s) {
 }
 
 static void log_json(int level, int error, const char *msg) {
-        usec_t now = now_usec(CLOCK_REALTIME);
-        time_t sec = (time_t) (now / USEC_PER_SEC);
-        char ts[64] = "";
-        struct tm tm;
+        char ts[RFC3339_MAX];
 
-        if (gmtime_r(&sec, &tm))
-                (void) strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+        (void) format_rfc3339(ts, sizeof(ts), now_usec(CLOCK_REALTIME));
         flockfile(stderr);
-        fprintf(stderr, "{\"ts\":\"%s.%06uZ\",\"level\":\"%s\",\"msg\":\"", ts, (unsigned) (now % USEC_PER_SEC),
-                level_name(level));
+        fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts, level_name(level));
         json_put(stderr, msg);
         fputc('"', stderr);
         if (error != 0)

@@ -1,9 +1,12 @@
 /* Time and size values as job files write them. The syntax is systemd's (parse_sec() and
  * parse_size()), so that RestartSec=, TimeoutStopSec=, LimitCORE= … in stock .service files mean
- * what they mean there; format_timespan() is the short human form used in status output. */
+ * what they mean there; format_timespan() is the short human form used in status output, and
+ * format_rfc3339()/parse_rfc3339() the one machine form of logs, JSON and pmctl. */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -214,4 +217,62 @@ char *format_timespan(char *buf, size_t len, usec_t t) {
                 n++;
         }
         return buf;
+}
+
+static void put_digits(char *p, unsigned v, int n) {
+        for (int i = n - 1; i >= 0; i--) {
+                p[i] = (char) ('0' + v % 10);
+                v /= 10;
+        }
+}
+
+char *format_rfc3339(char *buf, size_t len, usec_t realtime) {
+        time_t sec = (time_t) (realtime / USEC_PER_SEC);
+        struct tm tm;
+
+        assert(len >= RFC3339_MAX);
+        if (!gmtime_r(&sec, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
+                strcpy(buf, "1970-01-01T00:00:00.000000Z");
+                return buf;
+        }
+        /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" by hand: fixed width, no locale. */
+        memcpy(buf, "0000-00-00T00:00:00.000000Z", 28);
+        put_digits(buf, (unsigned) (tm.tm_year + 1900), 4);
+        put_digits(buf + 5, (unsigned) tm.tm_mon + 1, 2);
+        put_digits(buf + 8, (unsigned) tm.tm_mday, 2);
+        put_digits(buf + 11, (unsigned) tm.tm_hour, 2);
+        put_digits(buf + 14, (unsigned) tm.tm_min, 2);
+        put_digits(buf + 17, (unsigned) tm.tm_sec, 2);
+        put_digits(buf + 20, (unsigned) (realtime % USEC_PER_SEC), 6);
+        return buf;
+}
+
+int parse_rfc3339(const char *s, usec_t *ret) {
+        struct tm tm = {};
+        unsigned usec = 0, digits = 0;
+        const char *p;
+        int n = 0;
+        time_t t;
+
+        if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                   &tm.tm_sec, &n) != 6 || n != 19)
+                return -EINVAL;
+        p = s + n;
+        if (*p == '.')
+                for (p++; *p >= '0' && *p <= '9'; p++)
+                        if (digits < 6) {
+                                usec = usec * 10 + (unsigned) (*p - '0');
+                                digits++;
+                        }
+        for (; digits < 6; digits++)
+                usec *= 10;
+        if (*p != 'Z')
+                return -EINVAL;
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        t = timegm(&tm);
+        if (t < 0)
+                return -EINVAL;
+        *ret = (usec_t) t * USEC_PER_SEC + usec;
+        return 0;
 }

@@ -110,16 +110,16 @@ TEST(timestamp) {
         char buf[LOG_TIMESTAMP_MAX];
         usec_t t;
 
-        ASSERT_STREQ(log_format_timestamp(buf, 0), "1970-01-01T00:00:00.000000Z");
-        ASSERT_STREQ(log_format_timestamp(buf, 1714564800123456ULL), "2024-05-01T12:00:00.123456Z");
-        ASSERT_OK(log_parse_timestamp(buf, &t));
+        ASSERT_STREQ(format_rfc3339(buf, sizeof(buf), 0), "1970-01-01T00:00:00.000000Z");
+        ASSERT_STREQ(format_rfc3339(buf, sizeof(buf), 1714564800123456ULL), "2024-05-01T12:00:00.123456Z");
+        ASSERT_OK(parse_rfc3339(buf, &t));
         ASSERT_EQ(t, 1714564800123456ULL);
-        ASSERT_OK(log_parse_timestamp("2024-05-01T12:00:00Z", &t));
+        ASSERT_OK(parse_rfc3339("2024-05-01T12:00:00Z", &t));
         ASSERT_EQ(t, 1714564800000000ULL);
-        ASSERT_OK(log_parse_timestamp("2024-05-01T12:00:00.5Z rest", &t));
+        ASSERT_OK(parse_rfc3339("2024-05-01T12:00:00.5Z rest", &t));
         ASSERT_EQ(t, 1714564800500000ULL);
-        ASSERT_EQ(log_parse_timestamp("2024-05-01 12:00:00Z", &t), -EINVAL);
-        ASSERT_EQ(log_parse_timestamp("garbage", &t), -EINVAL);
+        ASSERT_EQ(parse_rfc3339("2024-05-01 12:00:00Z", &t), -EINVAL);
+        ASSERT_EQ(parse_rfc3339("garbage", &t), -EINVAL);
 }
 
 static char *format(LogFormat fmt, LogStream s, const char *msg, size_t len, bool partial) {
