@@ -64,10 +64,10 @@ sleep 0.5
 # pmctl logs -f across rotations: the ticks it prints go on without a gap or a repeat.
 if pmctl list >/dev/null 2>&1; then
         via="pmctl over the private socket"
-        pmctl logs -f -n 1 tick >"$T/follow.out" 2>&1 &
+        "$PMCTL" --socket "$T/pmd.sock" logs -f -n 1 tick >"$T/follow.out" 2>&1 &
 else
         via="pmctl --log-dir (pmd not reachable over D-Bus)"
-        pmctl --log-dir "$T/log" logs -f -n 1 tick >"$T/follow.out" 2>&1 &
+        "$PMCTL" --socket "$T/pmd.sock" --log-dir "$T/log" logs -f -n 1 tick >"$T/follow.out" 2>&1 &
 fi
 fpid=$!
 track_pid $fpid
