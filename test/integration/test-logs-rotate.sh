@@ -75,7 +75,7 @@ first_files=$(ls "$T"/log/tick.log* | wc -l)
 # 150 ticks at ~25 bytes: more than ten rotations of 2K while following (bounded, not timed:
 # a loaded machine ticks slower).
 follower_has() { (($(wc -l <"$T/follow.out") >= $1)); }
-wait_until 60 follower_has 150 || true
+wait_until 60 follower_has 160 || true
 kill $fpid
 wait $fpid 2>/dev/null || true
 n=$(wc -l <"$T/follow.out")
