@@ -132,6 +132,24 @@ int conf_read_file(const char *path, char **ret, size_t *ret_size) {
         return 0;
 }
 
+int conf_parse_file(const char *path, const Diag *diag, JobConfig ***configs, size_t *n,
+                    ConfParseString parse_string) {
+        _cleanup_free_ char *data = NULL;
+        DiagLoc loc = { .file = path };
+        size_t size;
+        int r;
+
+        r = conf_read_file(path, &data, &size);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                diag_emit(diag, DIAG_ERROR, &loc, "%s",
+                          r == -EBADFD ? "Not a regular file" : r == -EFBIG ? "File too large" : strerror(-r));
+                return r;
+        }
+        return parse_string(data, size, path, diag, configs, n);
+}
+
 /* ---- the "jobs:" layout ---- */
 
 typedef struct Capture {

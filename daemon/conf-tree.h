@@ -41,5 +41,12 @@ int conf_read_file(const char *path, char **ret, size_t *ret_size);
 /* Walks a parsed file: a root mapping whose "jobs" key maps NAME → job mapping. Appends one
  * JobConfig per valid job name (rejected jobs with ->error set) to *configs and *n. A tree that is not
  * of that shape at all returns -EINVAL after an error through diag, and appends nothing. */
+/* The _file half of a many-jobs reader: read path (reporting why it cannot be read through diag),
+ * then hand the bytes to parse_string. */
+typedef int (*ConfParseString)(const char *data, size_t size, const char *path, const Diag *diag,
+                               JobConfig ***configs, size_t *n);
+int conf_parse_file(const char *path, const Diag *diag, JobConfig ***configs, size_t *n,
+                    ConfParseString parse_string);
+
 int conf_tree_load_jobs(const ConfNode *root, const char *path, const Diag *diag, JobConfig ***configs,
                         size_t *n);

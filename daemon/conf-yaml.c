@@ -224,18 +224,5 @@ int conf_yaml_parse_string(const char *data, size_t size, const char *path, cons
 }
 
 int conf_yaml_parse_file(const char *path, const Diag *diag, JobConfig ***configs, size_t *n) {
-        _cleanup_free_ char *data = NULL;
-        DiagLoc loc = { .file = path };
-        size_t size;
-        int r;
-
-        r = conf_read_file(path, &data, &size);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                diag_emit(diag, DIAG_ERROR, &loc, "%s",
-                          r == -EBADFD ? "Not a regular file" : r == -EFBIG ? "File too large" : strerror(-r));
-                return r;
-        }
-        return conf_yaml_parse_string(data, size, path, diag, configs, n);
+        return conf_parse_file(path, diag, configs, n, conf_yaml_parse_string);
 }
