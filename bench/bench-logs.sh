@@ -54,17 +54,26 @@ run_pmd() {
         echo "$t $(awk -v t="$ticks" -v c="$CLK" 'BEGIN {printf "%.3f", t / c}')"
 }
 
+# DROP_CACHES=1: sync and drop the page cache before each measured command (root), so that no
+# variant pays for the write-back of the files the one before it wrote and deleted.
+settle() {
+        if [[ "${DROP_CACHES:-0}" == 1 ]]; then
+                sync
+                echo 3 >/proc/sys/vm/drop_caches
+        fi
+}
+
 declare -a R_FILE R_CAT R_TEXT R_JSON R_RAW R_CPU_T R_CPU_J R_CPU_R R_TEXT_N R_CAT_N R_CPU_N
 for round in $(seq "$ROUNDS"); do
         D=$(mktemp -d "$BENCH_DIR/pmd-bench-logs.XXXXXX")
-        a=$(now); sh -c "yes $LINE | head -c $SIZE > $D/file"; b=$(now); R_FILE+=("$(secs "$a" "$b")"); rm -f "$D/file"
-        a=$(now); sh -c "yes $LINE | head -c $SIZE | cat > $D/file"; b=$(now); R_CAT+=("$(secs "$a" "$b")"); rm -f "$D/file"
-        read -r t c < <(run_pmd text 1 "$D/text"); R_TEXT+=("$t"); R_CPU_T+=("$c"); rm -rf "$D/text"
-        read -r t c < <(run_pmd json 1 "$D/json"); R_JSON+=("$t"); R_CPU_J+=("$c"); rm -rf "$D/json"
-        read -r t c < <(run_pmd raw 1 "$D/raw"); R_RAW+=("$t"); R_CPU_R+=("$c"); rm -rf "$D/raw"
-        read -r t c < <(run_pmd text "$JOBS" "$D/many"); R_TEXT_N+=("$t"); R_CPU_N+=("$c"); rm -rf "$D/many"
+        settle; a=$(now); sh -c "yes $LINE | head -c $SIZE > $D/file"; b=$(now); R_FILE+=("$(secs "$a" "$b")"); rm -f "$D/file"
+        settle; a=$(now); sh -c "yes $LINE | head -c $SIZE | cat > $D/file"; b=$(now); R_CAT+=("$(secs "$a" "$b")"); rm -f "$D/file"
+        settle; read -r t c < <(run_pmd text 1 "$D/text"); R_TEXT+=("$t"); R_CPU_T+=("$c"); rm -rf "$D/text"
+        settle; read -r t c < <(run_pmd json 1 "$D/json"); R_JSON+=("$t"); R_CPU_J+=("$c"); rm -rf "$D/json"
+        settle; read -r t c < <(run_pmd raw 1 "$D/raw"); R_RAW+=("$t"); R_CPU_R+=("$c"); rm -rf "$D/raw"
+        settle; read -r t c < <(run_pmd text "$JOBS" "$D/many"); R_TEXT_N+=("$t"); R_CPU_N+=("$c"); rm -rf "$D/many"
         each=$((SIZE / JOBS))
-        a=$(now)
+        settle; a=$(now)
         for i in $(seq "$JOBS"); do sh -c "yes $LINE | head -c $each | cat > $D/f$i" & done
         wait
         b=$(now); R_CAT_N+=("$(secs "$a" "$b")"); rm -f "$D"/f*
