@@ -1235,18 +1235,29 @@ static int lookup(Manager *m, const char *name, const char *actor, const char *a
         return 0;
 }
 
-int manager_start_job(Manager *m, const char *name, const char *actor) {
+/* A job that may be started now: it exists, pmd is not shutting down, its file was accepted. The
+ * request is audited either way. */
+static int lookup_startable(Manager *m, const char *name, const char *actor, const char *action, Job **ret) {
         Job *j;
-        int r = lookup(m, name, actor, "start", &j);
+        int r = lookup(m, name, actor, action, &j);
         if (r < 0)
                 return r;
         if (m->shutting_down) {
-                manager_audit(m, actor, "start", name, "shutting down");
+                manager_audit(m, actor, action, name, "shutting down");
                 return -ESHUTDOWN;
         }
-        manager_audit(m, actor, "start", name, j->config->error ? "config error" : "ok");
+        manager_audit(m, actor, action, name, j->config->error ? "config error" : "ok");
         if (j->config->error)
                 return -ENOEXEC;
+        *ret = j;
+        return 0;
+}
+
+int manager_start_job(Manager *m, const char *name, const char *actor) {
+        Job *j;
+        int r = lookup_startable(m, name, actor, "start", &j);
+        if (r < 0)
+                return r;
         if (job_is_inactive(j))
                 job_reset_counters(j);
         enqueue_start(m, j, 0);
@@ -1265,16 +1276,9 @@ int manager_stop_job(Manager *m, const char *name, const char *actor) {
 
 int manager_restart_job(Manager *m, const char *name, const char *actor) {
         Job *j;
-        int r = lookup(m, name, actor, "restart", &j);
+        int r = lookup_startable(m, name, actor, "restart", &j);
         if (r < 0)
                 return r;
-        if (m->shutting_down) {
-                manager_audit(m, actor, "restart", name, "shutting down");
-                return -ESHUTDOWN;
-        }
-        manager_audit(m, actor, "restart", name, j->config->error ? "config error" : "ok");
-        if (j->config->error)
-                return -ENOEXEC;
         if (job_is_inactive(j)) {
                 job_reset_counters(j);
                 enqueue_start(m, j, 0);
