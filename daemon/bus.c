@@ -1399,22 +1399,23 @@ static int bus_connect(Bus *b) {
 
 /* ---- announcing changes -------------------------------------------------------------------- */
 
-static void emit_job_changed(sd_bus *bus, Job *j, const char *path) {
+static void emit_job_changed(sd_bus *bus, const JobChange *c, const char *path) {
         int r;
 
-        r = sd_bus_emit_signal(bus, BUS_PATH, BUS_MANAGER_IFACE, "JobStateChanged", "sssu", j->name,
-                               job_state_string(j), job_result_to_string(j->result) ?: "",
-                               (uint32_t) j->main_pid);
-        if (r >= 0)
+        r = sd_bus_emit_signal(bus, BUS_PATH, BUS_MANAGER_IFACE, "JobStateChanged", "sssu", c->name,
+                               job_public_state_to_string(c->state), job_result_to_string(c->result) ?: "",
+                               (uint32_t) c->pid);
+        /* The job's object only while there is one. */
+        if (r >= 0 && c->job)
                 r = sd_bus_emit_properties_changed(bus, path, BUS_JOB_IFACE, "State", "Result", "MainPID",
                                                    "ExitStatus", "RestartCount", "StateChangeTimestamp",
                                                    "LastHeartbeatTimestamp", "StatusText",
                                                    "RunStartTimestamp", "Enabled", NULL);
         if (r < 0)
-                log_debug_errno(r, "Failed to announce the state of %s: %m", j->name);
+                log_debug_errno(r, "Failed to announce the state of %s: %m", c->name);
 }
 
-static void on_job_changed(Manager *m, Job *j, void *userdata) {
+static void on_job_changed(Manager *m, const JobChange *j, void *userdata) {
         Bus *b = userdata;
         _cleanup_free_ char *path = job_object_path(j->name);
 

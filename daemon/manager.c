@@ -71,6 +71,8 @@ struct Manager {
 
         Observer *observers;
         size_t n_observers;
+        JobChange *changes; /* announced after the next commit (names owned) */
+        size_t n_changes;
 
         unsigned n_waiting_group; /* jobs waiting for their process group to empty */
         unsigned n_busy;          /* jobs not inactive (shutdown waits for 0) */
@@ -203,6 +205,9 @@ static void manager_drop_job(Manager *m, Job *j) {
         for (size_t i = 0; i < m->n_processing; i++)
                 if (m->processing[i] == j)
                         m->processing[i] = NULL;
+        for (size_t i = 0; i < m->n_changes; i++)
+                if (m->changes[i].job == j)
+                        m->changes[i].job = NULL;
         if (m->cgroup_root && rt->cgroup_fd >= 0)
                 (void) cgroup_job_remove(m->cgroup_root, j->name);
         runtime_free(rt);
@@ -716,6 +721,48 @@ static void job_take_main_pid(Manager *m, Job *j, pid_t pid) {
 
 /* ---- carrying out actions ---- */
 
+/* Remember a change for the observers: they hear of it once it is committed (on_commit). */
+static void queue_change(Manager *m, Job *j) {
+        JobChange *c;
+        char *name;
+
+        if (m->n_observers == 0)
+                return;
+        name = strdup(j->name);
+        c = realloc(m->changes, (m->n_changes + 1) * sizeof(JobChange));
+        if (!name || !c) {
+                free(name);
+                if (c)
+                        m->changes = c;
+                log_oom();
+                return;
+        }
+        m->changes = c;
+        m->changes[m->n_changes++] = (JobChange) {
+                .job = j,
+                .name = name,
+                .state = job_public_state(j),
+                .result = j->result,
+                .pid = j->main_pid,
+        };
+}
+
+static void announce_changes(Manager *m) {
+        /* Observers may cause more changes: take the list as it is. */
+        while (m->n_changes > 0) {
+                JobChange *l = TAKE_PTR(m->changes);
+                size_t n = m->n_changes;
+
+                m->n_changes = 0;
+                for (size_t i = 0; i < n; i++) {
+                        for (size_t k = 0; k < m->n_observers; k++)
+                                m->observers[k].func(m, &l[i], m->observers[k].userdata);
+                        free((char *) l[i].name);
+                }
+                free(l);
+        }
+}
+
 static void job_state_changed(Manager *m, Job *j) {
         JobRuntime *rt = job_runtime(j);
         bool inactive = job_is_inactive(j);
@@ -747,8 +794,7 @@ static void job_state_changed(Manager *m, Job *j) {
         else
                 log_info("%s: %s", j->name, job_public_state_string(j));
 
-        for (size_t i = 0; i < m->n_observers; i++)
-                m->observers[i].func(m, j, m->observers[i].userdata);
+        queue_change(m, j);
 
         /* The entrypoint form: main's end is pmd's end, with main's status. */
         if (m->options.main_argv && m->options.main_argv[0] && inactive && j->state != JOB_AUTO_RESTART && !m->shutting_down &&
@@ -1380,8 +1426,7 @@ static void job_finish_pending(Manager *m, Job *j) {
                 log_info("%s: removed", j->name);
                 if (m->registry)
                         (void) registry_job_delete(m->registry, j->name);
-                for (size_t i = 0; i < m->n_observers; i++)
-                        m->observers[i].func(m, j, m->observers[i].userdata);
+                queue_change(m, j);
                 manager_drop_job(m, j);
                 return;
         }
@@ -1622,11 +1667,13 @@ static int on_commit(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
         int r;
 
-        if (!m->registry)
-                return 0;
-        r = registry_commit(m->registry);
-        if (r < 0)
-                log_warning_errno(r, "Failed to commit to the registry: %m");
+        if (m->registry) {
+                r = registry_commit(m->registry);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to commit to the registry: %m");
+        }
+        /* Committed first, announced second: who hears of a change finds it in the registry. */
+        announce_changes(m);
         return 0;
 }
 
@@ -1879,6 +1926,9 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->pids);
         usage_cache_clear(m);
         free(m->candidates);
+        for (size_t i = 0; i < m->n_changes; i++)
+                free((char *) m->changes[i].name);
+        free(m->changes);
         free(m->observers);
         sd_event_unref(m->event);
         strv_free(m->options.job_dirs);

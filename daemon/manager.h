@@ -96,9 +96,17 @@ int manager_heartbeat(Manager *m, const char *name, const char *source, const ch
 /* Write an audit record (e.g. a refused call). */
 void manager_audit(Manager *m, const char *actor, const char *action, const char *job, const char *outcome);
 
-/* Observers: called after every state change of a job (the change is already in the registry's
- * open batch). Used by the D-Bus and HTTP faces to announce it. */
-typedef void (*ManagerJobObserver)(Manager *m, Job *j, void *userdata);
+/* Observers: told of every state change of a job, after the loop iteration's registry batch that
+ * holds it was committed (so a client that hears of a change finds it in the registry). The
+ * change carries the state as it was at that moment; job is NULL when the job is gone since. */
+typedef struct JobChange {
+        Job *job;
+        const char *name;
+        JobPublicState state;
+        JobResult result;
+        pid_t pid;
+} JobChange;
+typedef void (*ManagerJobObserver)(Manager *m, const JobChange *c, void *userdata);
 int manager_add_observer(Manager *m, ManagerJobObserver f, void *userdata);
 
 /* For the notify socket and the HTTP face (notify.c, http.c). */
