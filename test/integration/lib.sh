@@ -196,6 +196,23 @@ sql() {
         sqlite3 -batch -cmd '.timeout 2000' "$T/state/registry.db" "$1"
 }
 
+# sql_is QUERY VALUE: the registry answers QUERY with VALUE. Writes reach the registry in
+# batches committed right after the event that made them, so a check that follows an
+# answer from pmd (not a state change, which is announced after its commit) waits:
+#   wait_until 5 sql_is "SELECT …" 1
+sql_is() {
+        local got
+        got=$(sql "$1")
+        [[ "$got" == "$2" ]] || { echo "registry: '$got', expected '$2' for: $1"; return 1; }
+}
+
+# sql_ge QUERY N: the registry answers QUERY with a number of at least N.
+sql_ge() {
+        local got
+        got=$(sql "$1")
+        [[ "$got" =~ ^[0-9]+$ ]] && ((got >= $2)) || { echo "registry: '$got', expected >= $2 for: $1"; return 1; }
+}
+
 # _sql_quote STR: STR as an SQL string literal.
 _sql_quote() {
         printf "'%s'" "${1//\'/\'\'}"

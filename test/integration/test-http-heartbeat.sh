@@ -44,9 +44,9 @@ sleep 5
 j=$(http_get /status/beat)
 echo "$j" | jq -e '.last_heartbeat != null and (.status | test("^\\{\"n\":[0-9]+\\}$"))' >/dev/null ||
         fail "heartbeat not in /status: $j"
-[[ "$(sql "SELECT source FROM heartbeats WHERE job='beat' ORDER BY id DESC LIMIT 1")" == http ]] ||
+wait_until 5 sql_is "SELECT source FROM heartbeats WHERE job='beat' ORDER BY id DESC LIMIT 1" http ||
         fail "heartbeat not in the registry"
-(($(sql "SELECT count(*) FROM heartbeats WHERE job='beat'") >= 10)) || fail "too few heartbeats stored"
+wait_until 5 sql_ge "SELECT count(*) FROM heartbeats WHERE job='beat'" 10 || fail "too few heartbeats stored"
 hb=$(metric pmd_job_last_heartbeat_timestamp_seconds 'job="beat"')
 [[ "${hb%%.*}" -ge $(($(date +%s) - 5)) ]] || fail "metric of the last heartbeat: $hb"
 
@@ -79,7 +79,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Be
 # D-Bus: pmctl heartbeat over the private socket.
 if [[ -x "$PMCTL" ]]; then
         pmctl heartbeat other "from pmctl" || fail "pmctl heartbeat"
-        [[ "$(sql "SELECT source || '|' || status FROM heartbeats WHERE job='other' ORDER BY id DESC LIMIT 1")" == "dbus|from pmctl" ]] ||
+        wait_until 5 sql_is "SELECT source || '|' || status FROM heartbeats WHERE job='other' ORDER BY id DESC LIMIT 1" "dbus|from pmctl" ||
                 fail "D-Bus heartbeat not stored"
         [[ "$(job_json other status)" == "from pmctl" ]] || fail "D-Bus heartbeat status"
         [[ "$(job_json other last_heartbeat)" != null ]] || fail "D-Bus heartbeat time"

@@ -73,7 +73,7 @@ wait_until 5 job_state_is shell running
 [[ "$(cat "$T/shell.env")" == "$T/notify" ]] || fail "NOTIFY_SOCKET=$(cat "$T/shell.env")"
 shell_status() { [[ "$(job_json shell status)" == serving ]]; }
 wait_until 5 shell_status
-[[ "$(sql "SELECT status_text FROM jobs WHERE name='shell'")" == serving ]] || fail "status not in the registry"
+wait_until 5 sql_is "SELECT status_text FROM jobs WHERE name='shell'" serving || fail "status not in the registry"
 
 wait_until 5 job_state_is never failed
 [[ "$(sql "SELECT result FROM jobs WHERE name='never'")" == timeout ]] || fail "never: result"
