@@ -552,67 +552,6 @@ int verb_kill(int argc, char **argv) {
         return ret;
 }
 
-/* ---- logs ------------------------------------------------------------------------------------ */
-
-static int print_log_json(const char *line, void *userdata) {
-        const char *job = userdata;
-        const char *sp1, *sp2;
-        json_t *o;
-
-        /* JSON log lines are objects already; text lines are "TIME STREAM MESSAGE". */
-        if (line[0] == '{') {
-                json_t *parsed = json_loads(line, 0, NULL);
-                if (parsed)
-                        return ctl_print_json(parsed, true);
-        }
-        o = json_object();
-        sp1 = strchr(line, ' ');
-        sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-        if (sp1 && sp2) {
-                json_object_set_new(o, "ts", json_stringn(line, (size_t) (sp1 - line)));
-                json_object_set_new(o, "job", json_string(job));
-                json_object_set_new(o, "stream", json_stringn(sp1 + 1, (size_t) (sp2 - sp1 - 1)));
-                json_object_set_new(o, "msg", json_string(sp2 + 1));
-        } else {
-                json_object_set_new(o, "job", json_string(job));
-                json_object_set_new(o, "msg", json_string(line));
-        }
-        return ctl_print_json(o, true);
-}
-
-static int print_log_plain(const char *line, void *userdata) {
-        puts(line);
-        return 0;
-}
-
-int verb_logs(int argc, char **argv) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        JobInfo j = {};
-        int r;
-
-        if (arg_follow)
-                return ctl_error(CTL_EXIT_FAILED, "logs -f is not available in this version");
-        if (!ctl_bus())
-                return CTL_EXIT_UNREACHABLE;
-        r = job_info_get(argv[1], &j, &error);
-        if (r < 0)
-                return ctl_report_error(&error, r, "%s", argv[1]);
-        if (isempty(j.log_path)) {
-                job_info_done(&j);
-                return ctl_error(CTL_EXIT_FAILED, "%s: pmd does not say where its log is", argv[1]);
-        }
-        r = ctl_tail_file(j.log_path, arg_lines ?: STATUS_LOG_LINES, arg_json ? print_log_json : print_log_plain,
-                          argv[1]);
-        if (r == -ENOENT) {
-                r = 0; /* nothing logged yet */
-                if (arg_verbose)
-                        ctl_error(0, "%s: no log yet (%s)", argv[1], j.log_path);
-        } else if (r < 0)
-                r = ctl_error(CTL_EXIT_FAILED, "cannot read %s: %s", j.log_path, strerror(-r));
-        job_info_done(&j);
-        return r;
-}
-
 /* ---- heartbeat, events ----------------------------------------------------------------------- */
 
 int verb_heartbeat(int argc, char **argv) {

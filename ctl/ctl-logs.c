@@ -7,8 +7,9 @@
  * Following uses inotify on the log directory: any change there makes pmctl read what is new in
  * the file it has open; when NAME.log is no longer that file (rotated: renamed to NAME.log.1), the
  * old one is read to its end first, then the new NAME.log from its start, so no line is missed
- * or shown twice. Several jobs are merged by time (the -n tail) or shown as they come (-f), with
- * "NAME | " in front. */
+ * or shown twice. The tail reaches back into NAME.log.1, .2 … when NAME.log holds fewer lines than
+ * asked, and following starts where the tail ended. Several jobs are merged by time (the -n tail)
+ * or shown as they come (-f), with "NAME | " in front. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -45,6 +46,7 @@ typedef struct LogSource {
 typedef struct Entry {
         usec_t ts;
         size_t job;
+        unsigned gen; /* 0: NAME.log, 1: NAME.log.1 (older) … */
         size_t seq;
         char *line;
 } Entry;
@@ -232,15 +234,19 @@ typedef struct TailCollect {
         Entry *entries;
         size_t n, alloc;
         size_t job;
+        unsigned gen;
         usec_t since;
+        bool reached_since; /* a line older than since was seen: older files need not be read */
 } TailCollect;
 
 static int collect_line(const char *line, void *userdata) {
         TailCollect *c = userdata;
         usec_t ts = line_timestamp(line);
 
-        if (c->since > 0 && ts < c->since)
+        if (c->since > 0 && ts < c->since) {
+                c->reached_since = true;
                 return 0;
+        }
         if (c->n == c->alloc) {
                 size_t a = MAX(c->alloc * 2, (size_t) 64);
                 Entry *e = realloc(c->entries, a * sizeof(Entry));
@@ -249,18 +255,78 @@ static int collect_line(const char *line, void *userdata) {
                 c->entries = e;
                 c->alloc = a;
         }
-        c->entries[c->n] = (Entry) { .ts = ts, .job = c->job, .seq = c->n, .line = strdup(line) };
+        c->entries[c->n] = (Entry) { .ts = ts, .job = c->job, .gen = c->gen, .seq = c->n, .line = strdup(line) };
         if (!c->entries[c->n].line)
                 return -ENOMEM;
         c->n++;
         return 0;
 }
 
+/* By time; lines of the same time in file order (an older file first). */
 static int entry_compare(const void *a, const void *b) {
         const Entry *x = a, *y = b;
         if (x->ts != y->ts)
                 return x->ts < y->ts ? -1 : 1;
+        if (x->gen != y->gen)
+                return x->gen > y->gen ? -1 : 1;
         return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Rotated files kept beside NAME.log are looked at up to this one. */
+#define ROTATED_MAX 1000
+
+/* One job's part of the tail into c: its last n lines (every line since c->since when n is 0)
+ * from NAME.log and, where that does not hold enough, from NAME.log.1, .2 … before it. NAME.log
+ * stays open in s->fd, at the offset where its tail ended, so that following goes on from
+ * exactly there: a line written meanwhile is neither missed nor shown twice. */
+static int source_tail(LogSource *s, unsigned n, TailCollect *c) {
+        size_t got = 0;
+
+        for (unsigned gen = 0; gen <= ROTATED_MAX; gen++) {
+                _cleanup_free_ char *rotated = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                struct stat st;
+                size_t before = c->n;
+                int r;
+
+                if (gen > 0 && asprintf(&rotated, "%s.%u", s->path, gen) < 0)
+                        return -ENOMEM;
+                fd = open(rotated ?: s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0) {
+                        if (errno == ENOENT && gen == 0)
+                                continue; /* rotated away, the new one not made yet */
+                        if (errno == ENOENT)
+                                return 0;
+                        return -errno;
+                }
+                if (fstat(fd, &st) < 0)
+                        return -errno;
+                if (!S_ISREG(st.st_mode))
+                        return -EBADFD;
+                c->gen = gen;
+                c->reached_since = false;
+                r = ctl_tail_fd(fd, st.st_size, n > 0 ? n - (unsigned) got : UINT_MAX, collect_line, c);
+                if (r < 0)
+                        return r;
+                if (gen == 0) {
+                        if (lseek(fd, st.st_size, SEEK_SET) < 0)
+                                return -errno;
+                        safe_close(s->fd);
+                        s->fd = TAKE_FD(fd);
+                        s->dev = st.st_dev;
+                        s->ino = st.st_ino;
+                }
+                got += c->n - before;
+                if ((n > 0 && got >= n) || c->reached_since)
+                        return 0;
+        }
+        return 0;
+}
+
+static void tail_done(TailCollect *c) {
+        for (size_t i = 0; i < c->n; i++)
+                free(c->entries[i].line);
+        free(c->entries);
 }
 
 /* The last n lines of the jobs (each job's last n, merged by time, then the last n of those). */
@@ -270,10 +336,8 @@ static int show_tail(LogSource *sources, size_t n_sources, unsigned n, usec_t si
 
         for (size_t i = 0; i < n_sources && r >= 0; i++) {
                 c.job = i;
-                r = ctl_tail_file(sources[i].path, since > 0 && n == 0 ? UINT_MAX : n, collect_line, &c);
-                if (r == -ENOENT)
-                        r = 0;
-                else if (r < 0)
+                r = source_tail(&sources[i], n, &c);
+                if (r < 0)
                         r = ctl_error(-CTL_EXIT_FAILED, "cannot read %s: %s", sources[i].path, strerror(-r));
         }
         if (r >= 0) {
@@ -281,31 +345,31 @@ static int show_tail(LogSource *sources, size_t n_sources, unsigned n, usec_t si
                 for (size_t i = c.n > n && n > 0 ? c.n - n : 0; i < c.n; i++)
                         print_line(&sources[c.entries[i].job], c.entries[i].line);
         }
-        for (size_t i = 0; i < c.n; i++)
-                free(c.entries[i].line);
-        free(c.entries);
+        tail_done(&c);
         return r < 0 ? -r : 0;
 }
 
 int ctl_tail_run(const char *path, usec_t run_start, unsigned n, int (*cb)(const char *line, void *userdata),
                  void *userdata) {
+        /* Lines before the run began belong to an earlier run. */
+        LogSource s = { .path = (char *) path, .fd = -EBADF };
         TailCollect c = { .since = run_start };
         int r;
 
-        /* Lines before the run began belong to an earlier run. */
-        r = ctl_tail_file(path, n, collect_line, &c);
-        for (size_t i = 0; i < c.n; i++) {
-                if (r >= 0)
+        r = source_tail(&s, n, &c);
+        safe_close(s.fd);
+        if (r >= 0) {
+                qsort(c.entries, c.n, sizeof(Entry), entry_compare);
+                for (size_t i = c.n > n ? c.n - n : 0; i < c.n && r >= 0; i++)
                         r = cb(c.entries[i].line, userdata);
-                free(c.entries[i].line);
         }
-        free(c.entries);
+        tail_done(&c);
         return r;
 }
 
 /* ---- following ---- */
 
-static int source_open(LogSource *s, bool at_end) {
+static int source_open(LogSource *s) {
         struct stat st;
         int fd;
 
@@ -316,8 +380,6 @@ static int source_open(LogSource *s, bool at_end) {
                 safe_close(fd);
                 return -errno;
         }
-        if (at_end)
-                (void) lseek(fd, 0, SEEK_END);
         safe_close(s->fd);
         s->fd = fd;
         s->dev = st.st_dev;
@@ -374,7 +436,7 @@ static int source_check(LogSource *s, usec_t since) {
                 return 0; /* rotated away, the new one not made yet: wait for it */
         if (s->fd >= 0 && st.st_dev == s->dev && st.st_ino == s->ino)
                 return 0;
-        r = source_open(s, false);
+        r = source_open(s);
         if (r < 0)
                 return 0;
         s->partial_len = 0;
@@ -477,14 +539,10 @@ int verb_logs_files(int argc, char **argv) {
         }
         n_sources_shown = n;
 
-        /* The tail, then the follow from where the file ends then. (A line written between the
-         * two reads can be missed: the window is the time of one read.) */
+        /* The tail, then the follow from where the tail ended in each file. */
         r = show_tail(sources, n, arg_since && !arg_lines ? 0 : (arg_lines ?: DEFAULT_LINES), since);
-        if (r == 0 && arg_follow) {
-                for (size_t i = 0; i < n; i++)
-                        (void) source_open(&sources[i], true);
+        if (r == 0 && arg_follow)
                 r = follow(sources, n, since);
-        }
         sources_free(sources, n);
         return r;
 }

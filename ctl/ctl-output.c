@@ -242,11 +242,9 @@ int ctl_print_json(void *json, bool compact) {
 
 /* ---- files ----------------------------------------------------------------------------------- */
 
-int ctl_tail_file(const char *path, unsigned n, int (*cb)(const char *line, void *userdata), void *userdata) {
-        _cleanup_close_ int fd = -EBADF;
+int ctl_tail_fd(int fd, off_t size, unsigned n, int (*cb)(const char *line, void *userdata), void *userdata) {
         _cleanup_free_ char *buf = NULL;
-        struct stat st;
-        off_t start, size;
+        off_t start;
         size_t len;
         unsigned newlines = 0;
         char *p, *line;
@@ -254,15 +252,6 @@ int ctl_tail_file(const char *path, unsigned n, int (*cb)(const char *line, void
 
         if (n == 0)
                 return 0;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        size = st.st_size;
-
         /* Walk back in blocks until n line ends are seen, not counting the one that ends the
          * file: the n lines start just after the n-th. */
         start = size;

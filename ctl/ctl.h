@@ -108,8 +108,9 @@ void *ctl_job_json(const JobInfo *j);
 /* Prints a json_t (and drops the reference), one line when compact. */
 int ctl_print_json(void *json, bool compact);
 
-/* Tail of a file: the last n lines, each passed to cb without its newline. */
-int ctl_tail_file(const char *path, unsigned n, int (*cb)(const char *line, void *userdata), void *userdata);
+/* Tail of the first size bytes of an open file: its last n lines, each passed to cb without its
+ * newline. */
+int ctl_tail_fd(int fd, off_t size, unsigned n, int (*cb)(const char *line, void *userdata), void *userdata);
 
 /* Verbs. Each returns the exit status. */
 int verb_list(int argc, char **argv);
@@ -120,7 +121,6 @@ int verb_restart(int argc, char **argv);
 int verb_kill(int argc, char **argv);
 int verb_enable(int argc, char **argv);
 int verb_disable(int argc, char **argv);
-int verb_logs(int argc, char **argv);
 int verb_logs_files(int argc, char **argv);
 /* The last n lines of path written at or after run_start (µs since the epoch; 0: all), each
  * passed to cb: the current run's lines for `pmctl status`. */

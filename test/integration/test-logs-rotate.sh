@@ -56,6 +56,19 @@ while read -r _ _ v; do
         prev=$v
 done <"$T/log/flood.log"
 
+# pmctl logs -n reaches back into the rotated files; --since too.
+consecutive_to_n() { # FILE: the values (3rd field) go up by one and end at N
+        awk '{print $3}' "$1" | awk -v n="$N" 'NR > 1 && $1 != prev + 1 {bad = 1} {prev = $1} END {exit bad || prev != n}'
+}
+"$PMCTL" --log-dir "$T/log" logs -n 5000 flood >"$T/tail.out" || fail "pmctl logs -n 5000"
+[[ "$(wc -l <"$T/tail.out")" == 5000 ]] || fail "logs -n 5000 gave $(wc -l <"$T/tail.out") lines"
+consecutive_to_n "$T/tail.out" || fail "logs -n 5000: not the last 5000 lines in order"
+since=$(head -1 "$T/log/flood.log.3" | cut -d' ' -f1)
+from=$(head -1 "$T/log/flood.log.3" | cut -d' ' -f3)
+"$PMCTL" --log-dir "$T/log" logs --since "$since" flood >"$T/since.out" || fail "pmctl logs --since"
+consecutive_to_n "$T/since.out" || fail "logs --since: not every line to the end in order"
+(($(head -1 "$T/since.out" | cut -d' ' -f3) <= from)) || fail "logs --since starts after $from"
+
 # MaxFiles=3: tick keeps at most tick.log and tick.log.1 … .3.
 wait_until 10 test -e "$T/log/tick.log.3"
 sleep 0.5
