@@ -703,6 +703,24 @@ static _child_ int child_reset_signals(const ExecPlan *p) {
         return 0;
 }
 
+/* Make the child's process group the foreground of the terminal on fd (as a shell does for a job
+ * it runs, and tini for its child). A background group that does so gets SIGTTOU: ignored for
+ * that moment. No terminal, or not pmd's: nothing happens. */
+static _child_ void child_take_terminal(int fd) {
+        struct {
+                void *handler;
+                unsigned long flags;
+                void *restorer;
+                uint64_t mask;
+        } ign = { .handler = SIG_IGN }, dfl = { .handler = SIG_DFL };
+
+        if (fd < 0)
+                return;
+        (void) syscall(SYS_rt_sigaction, SIGTTOU, &ign, NULL, sizeof(ign.mask));
+        (void) tcsetpgrp(fd, getpid());
+        (void) syscall(SYS_rt_sigaction, SIGTTOU, &dfl, NULL, sizeof(dfl.mask));
+}
+
 static _child_ int child_join_cgroup(int cgroup_fd) {
         int fd, r = 0;
 
@@ -878,10 +896,14 @@ static _child_ int child_run(const ExecPlan *p, int *error_fd, ChildFailure *f) 
 
         if (req->pgid > 0)
                 r = setpgid(0, req->pgid) < 0 ? -errno : 0;
+        else if (req->foreground_tty)
+                r = setpgid(0, 0) < 0 ? -errno : 0;
         else
                 r = setsid() < 0 ? -errno : 0;
         if (r < 0)
                 return FAIL(f, EXEC_STAGE_PROCESS_GROUP, 0, r);
+        if (req->foreground_tty && req->pgid == 0)
+                child_take_terminal(req->stdin_fd);
 
         if (p->fail_stage == EXEC_STAGE_FDS)
                 return FAIL_PLANNED(f, p);

@@ -51,6 +51,9 @@ typedef struct ExecRequest {
                                   * process-group) */
         int cgroup_fd;           /* >= 0: directory fd of a cgroup v2 group the child joins
                                   * before anything else */
+        bool foreground_tty;     /* pgid 0: instead of a session of its own, the child makes a
+                                  * process group of its own in pmd's session and takes the
+                                  * terminal on its stdin as the foreground, if it can */
         bool watchdog_pid;       /* envp has "WATCHDOG_PID=" followed by at least 10 spaces: the
                                   * child writes its pid there (digits, then NUL) before exec */
 } ExecRequest;

@@ -135,6 +135,8 @@ typedef struct JobConfig {
         NotifyAccess notify_access;
         RlimitSetting rlimits[RLIM_NLIMITS];
         OutputSpec std_output, std_error;
+        bool stdin_inherit;           /* not a key: the entrypoint's main reads pmd's own stdin and,
+                                       * when that is a terminal, is its foreground (as with tini) */
         bool auto_start;              /* AutoStart=, default yes */
         char *runner;                 /* Runner= */
         bool has_success_action;      /* SuccessAction= was set (unsupported, but it makes a unit

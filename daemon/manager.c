@@ -529,7 +529,8 @@ static int job_spawn(Manager *m, Job *j, JobCommand c, size_t index, bool main) 
                 .envp = env,
                 .config = j->config,
                 .full_privileges = cmd->flags & (EXEC_COMMAND_FULL_PRIVILEGES | EXEC_COMMAND_NO_SETUID),
-                .stdin_fd = -EBADF,
+                .stdin_fd = j->config->stdin_inherit ? STDIN_FILENO : -EBADF,
+                .foreground_tty = j->config->stdin_inherit && main && isatty(STDIN_FILENO),
                 .stdout_fd = out,
                 .stderr_fd = err,
                 .pgid = 0,
@@ -1720,6 +1721,10 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return -errno;
         (void) signal(SIGPIPE, SIG_IGN);
+        /* A terminal never stops pmd: the entrypoint's main may have taken it as its foreground
+         * while pmd writes its log there. */
+        (void) signal(SIGTTOU, SIG_IGN);
+        (void) signal(SIGTTIN, SIG_IGN);
 
         /* Children are reaped after everything else of an iteration ran, at a lower priority. */
         r = sd_event_add_signal(m->event, &m->signal_sources[0], SIGCHLD, on_sigchld, m);

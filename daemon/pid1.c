@@ -315,7 +315,9 @@ int pid1_main_config(char *const *argv, JobConfig **ret) {
         cmd->flags = EXEC_COMMAND_NO_ENV_EXPAND;
         c->type = SERVICE_SIMPLE;
         c->restart = RESTART_NO;
-        /* main talks to the container's console itself; nothing to prefix. */
+        /* main talks to the container's console itself; nothing to prefix. `docker run -i`
+         * pipes into it, `docker run -it … bash` is interactive. */
+        c->stdin_inherit = true;
         c->std_output.kind = OUTPUT_INHERIT;
         c->std_error.kind = OUTPUT_INHERIT;
         c->log_console = 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The entrypoint form `pmd -- COMMAND` as PID 1: COMMAND is the job "main", pmd exits with its
 # status (128+N for signal N, 127 when it cannot be run), signals sent to pmd reach main first, and
-# only when main has ended are the other jobs stopped.
+# only when main has ended are the other jobs stopped. main has pmd's stdin, and its terminal as the
+# foreground.
 set -euo pipefail
 . "$(dirname "$0")/lib-pid1.sh"
 require_pidns
@@ -20,6 +21,29 @@ pid1_run 20 -- /no/such/command
 # The words are passed as they are: no $VAR expansion by pmd.
 pid1_run 20 -- sh -c 'test "$1" = "\$HOME" && exit 3' sh '$HOME'
 [[ "$PMD_EXIT" == 3 ]] || fail "arguments were changed: pmd exited $PMD_EXIT"
+
+# main reads pmd's stdin (`docker run -i`); other jobs do not.
+# shellcheck disable=SC2046
+out=$(echo hello | timeout 20 $(_unshare_cmd) "$PMD" --job-dir "$T/jobs" --state-dir "$T/state" \
+        --log-dir "$T/log" --socket "$T/pmd.sock" --bus none --http off -- sh -c 'read -r x; echo "got $x"' \
+        2>>"$T/pmd.out") || fail "pmd -- sh reading stdin: exit $?"
+[[ "$out" == "got hello" ]] || fail "main did not read pmd's stdin: '$out'"
+# On a terminal (`docker run -it`), main is its foreground process group, so a shell is
+# interactive and ^C reaches it: exit 9 when its group is the terminal's foreground.
+if command -v script >/dev/null; then
+        cat >"$T/fg.sh" <<'EOF2'
+#!/bin/sh
+test -t 0 || exit 5
+read -r _ _ _ _ pgrp _ _ tpgid _ </proc/$$/stat
+[ "$pgrp" = "$tpgid" ] || exit 6
+exit 9
+EOF2
+        chmod +x "$T/fg.sh"
+        rc=0
+        timeout 20 script -qec "$(_unshare_cmd) $PMD --job-dir $T/jobs --state-dir $T/state --log-dir $T/log \
+                --socket $T/pmd.sock --bus none --http off -- $T/fg.sh" /dev/null </dev/null >>"$T/pmd.out" 2>&1 || rc=$?
+        [[ "$rc" == 9 ]] || fail "main on a terminal: exit $rc (5: no terminal, 6: not the foreground)"
+fi
 
 # Forwarding: main records the signals it gets; SIGTERM makes it exit 42. The side job must still
 # run while main handles the signals, and be stopped after.
