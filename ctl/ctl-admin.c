@@ -33,7 +33,10 @@ static int simple_call(const char *method, const char *what) {
         return 0;
 }
 
+/* reload: re-read the job files; reload JOB…: run their ExecReload= (as systemctl reload). */
 int verb_reload(int argc, char **argv) {
+        if (argc > 1)
+                return verb_reload_jobs(argc, argv);
         return simple_call("Reload", "reload failed");
 }
 

@@ -227,7 +227,8 @@ static const char *error_in_words(const sd_bus_error *e, int r, int *ret_exit) {
                         return e->message ?: "invalid argument";
                 }
                 if (streq(e->name, SD_BUS_ERROR_NOT_SUPPORTED))
-                        return "not supported by this pmd";
+                        return e->message && !streq(e->message, "Not supported.") ? e->message :
+                               "not supported by this pmd";
                 if (streq(e->name, SD_BUS_ERROR_SERVICE_UNKNOWN) || streq(e->name, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
                         *ret_exit = CTL_EXIT_UNREACHABLE;
                         return "pmd is not running (nobody owns org.pmd1 on the bus)";

@@ -485,6 +485,10 @@ int verb_restart(int argc, char **argv) {
         return job_call_many(argc, argv, "RestartJob", WAIT_RESTART);
 }
 
+int verb_reload_jobs(int argc, char **argv) {
+        return job_call_many(argc, argv, "ReloadJob", -1);
+}
+
 int verb_enable(int argc, char **argv) {
         return job_call_many(argc, argv, "EnableJob", -1);
 }

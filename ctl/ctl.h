@@ -121,6 +121,7 @@ int verb_restart(int argc, char **argv);
 int verb_kill(int argc, char **argv);
 int verb_enable(int argc, char **argv);
 int verb_disable(int argc, char **argv);
+int verb_reload_jobs(int argc, char **argv);
 int verb_logs_files(int argc, char **argv);
 /* The last n lines of path written at or after run_start (µs since the epoch; 0: all), each
  * passed to cb: the current run's lines for `pmctl status`. */

@@ -41,7 +41,7 @@ static const Verb verbs[] = {
         { "enable", 1, -1, verb_enable },
         { "disable", 1, -1, verb_disable },
         { "logs", 1, -1, verb_logs_files }, /* ctl-logs.c */
-        { "reload", 0, 0, verb_reload },
+        { "reload", 0, -1, verb_reload },
         { "daemon-reexec", 0, 0, verb_reexec },
         { "poweroff", 0, 0, verb_poweroff },
         { "reboot", 0, 0, verb_reboot },
@@ -62,6 +62,7 @@ static void help(void) {
                "  start|stop|restart JOB...     Queue a start/stop/restart (--wait: wait for the end state)\n"
                "  kill [-s SIGNAL] JOB...       Send a signal to a job's processes (default SIGTERM)\n"
                "  enable|disable JOB...         Start the job when pmd starts, or not\n"
+               "  reload JOB...                 Run the jobs' ExecReload= commands\n"
                "  logs [-n N] [-f] [--since TIME] [--rotate] JOB...\n"
                "                                The last N lines of job logs (default 10), -f: follow\n"
                "  heartbeat JOB [STATUS]        Record a heartbeat\n"

@@ -503,6 +503,7 @@ typedef enum JobVerb {
         VERB_START,
         VERB_STOP,
         VERB_RESTART,
+        VERB_RELOAD,
         VERB_ENABLE,
         VERB_DISABLE,
 } JobVerb;
@@ -511,6 +512,7 @@ static const char *const verb_action[] = {
         [VERB_START] = "start",
         [VERB_STOP] = "stop",
         [VERB_RESTART] = "restart",
+        [VERB_RELOAD] = "reload-job",
         [VERB_ENABLE] = "enable",
         [VERB_DISABLE] = "disable",
 };
@@ -538,6 +540,15 @@ static int job_verb(sd_bus_message *msg, Bus *b, JobVerb verb, sd_bus_message_ha
         case VERB_RESTART:
                 r = manager_restart_job(b->manager, name, actor);
                 break;
+        case VERB_RELOAD:
+                r = manager_reload_job(b->manager, name, actor);
+                if (r == -EOPNOTSUPP)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                                 "Job '%s' has no ExecReload=.", name);
+                if (r == -EBUSY)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                                 "Job '%s' is not running, or a reload of it is under way.", name);
+                break;
         case VERB_ENABLE:
         case VERB_DISABLE:
                 r = manager_enable_job(b->manager, name, verb == VERB_ENABLE, actor);
@@ -560,6 +571,10 @@ static int method_stop_job(sd_bus_message *msg, void *userdata, sd_bus_error *er
 
 static int method_restart_job(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         return job_verb(msg, userdata, VERB_RESTART, method_restart_job, error);
+}
+
+static int method_reload_job(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return job_verb(msg, userdata, VERB_RELOAD, method_reload_job, error);
 }
 
 static int method_enable_job(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -900,6 +915,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_stop_job, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RestartJob", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
                                 method_restart_job, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ReloadJob", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+                                method_reload_job, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("KillJob", SD_BUS_ARGS("s", name, "i", signal), SD_BUS_NO_RESULT,
                                 method_kill_job, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("EnableJob", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,

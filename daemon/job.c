@@ -638,6 +638,10 @@ static int on_control_exit(Job *j, const ExitInfo *e, usec_t now, JobActions *a)
                 enter_stop_sigterm(j, now, a);
                 return 0;
         case JOB_RELOAD:
+                if (r == JOB_SUCCESS && j->command_index + 1 < j->config->exec_reload.n) {
+                        spawn(j, JOB_COMMAND_RELOAD, j->command_index + 1, false, a);
+                        return 0;
+                }
                 /* A failed reload leaves the job running, as systemd does. */
                 enter_running(j, now, a);
                 return 0;

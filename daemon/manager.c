@@ -1336,6 +1336,17 @@ int manager_restart_job(Manager *m, const char *name, const char *actor) {
         return 0;
 }
 
+int manager_reload_job(Manager *m, const char *name, const char *actor) {
+        Job *j;
+        int r = lookup(m, name, actor, "reload-job", &j);
+        if (r < 0)
+                return r;
+        JOB_EVENT(m, j, r = job_reload(j, now_mono(), &_a));
+        manager_audit(m, actor, "reload-job", name,
+                      r == -EOPNOTSUPP ? "no ExecReload=" : r == -EBUSY ? "not running" : "ok");
+        return r;
+}
+
 int manager_kill_job(Manager *m, const char *name, int sig, const char *actor) {
         Job *j;
         int r = lookup(m, name, actor, "kill", &j);

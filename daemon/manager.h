@@ -86,6 +86,9 @@ int manager_list_jobs(Manager *m, Job ***ret, size_t *ret_n);
 int manager_start_job(Manager *m, const char *name, const char *actor);
 int manager_stop_job(Manager *m, const char *name, const char *actor);
 int manager_restart_job(Manager *m, const char *name, const char *actor);
+/* Run the job's ExecReload= commands (the job stays running): -EOPNOTSUPP without any, -EBUSY
+ * unless it is running and no reload runs. */
+int manager_reload_job(Manager *m, const char *name, const char *actor);
 int manager_kill_job(Manager *m, const char *name, int sig, const char *actor);
 int manager_enable_job(Manager *m, const char *name, bool enable, const char *actor);
 int manager_reload(Manager *m, const char *actor);
