@@ -1416,6 +1416,19 @@ static int bus_connect(Bus *b) {
 
 /* ---- announcing changes -------------------------------------------------------------------- */
 
+/* The object manager's signals, for a job that a reload added or removed. */
+static void emit_job_added_removed(sd_bus *bus, const JobChange *c, const char *path) {
+        int r = 0;
+
+        if (c->kind == JOB_CHANGE_REMOVED)
+                r = sd_bus_emit_interfaces_removed(bus, path, BUS_JOB_IFACE, NULL);
+        else if (c->kind == JOB_CHANGE_ADDED && c->job)
+                r = sd_bus_emit_interfaces_added(bus, path, BUS_JOB_IFACE, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to announce the %s of %s: %m",
+                                c->kind == JOB_CHANGE_ADDED ? "addition" : "removal", c->name);
+}
+
 static void emit_job_changed(sd_bus *bus, const JobChange *c, const char *path) {
         int r;
 
@@ -1438,8 +1451,10 @@ static void on_job_changed(Manager *m, const JobChange *j, void *userdata) {
 
         if (!path)
                 return;
-        if (b->bus && sd_bus_is_ready(b->bus) > 0)
+        if (b->bus && sd_bus_is_ready(b->bus) > 0) {
+                emit_job_added_removed(b->bus, j, path);
                 emit_job_changed(b->bus, j, path);
+        }
         for (PrivateConn *c = b->conns, *next; c; c = next) {
                 uint64_t queued = 0;
 
@@ -1453,6 +1468,7 @@ static void on_job_changed(Manager *m, const JobChange *j, void *userdata) {
                         private_conn_drop(c);
                         continue;
                 }
+                emit_job_added_removed(c->bus, j, path);
                 emit_job_changed(c->bus, j, path);
         }
 }

@@ -723,7 +723,7 @@ static void job_take_main_pid(Manager *m, Job *j, pid_t pid) {
 /* ---- carrying out actions ---- */
 
 /* Remember a change for the observers: they hear of it once it is committed (on_commit). */
-static void queue_change(Manager *m, Job *j) {
+static void queue_change_full(Manager *m, Job *j, JobChangeKind kind) {
         JobChange *c;
         char *name;
 
@@ -745,7 +745,12 @@ static void queue_change(Manager *m, Job *j) {
                 .state = job_public_state(j),
                 .result = j->result,
                 .pid = j->main_pid,
+                .kind = kind,
         };
+}
+
+static void queue_change(Manager *m, Job *j) {
+        queue_change_full(m, j, JOB_CHANGE_STATE);
 }
 
 static void announce_changes(Manager *m) {
@@ -1438,7 +1443,7 @@ static void job_finish_pending(Manager *m, Job *j) {
                 log_info("%s: removed", j->name);
                 if (m->registry)
                         (void) registry_job_delete(m->registry, j->name);
-                queue_change(m, j);
+                queue_change_full(m, j, JOB_CHANGE_REMOVED);
                 manager_drop_job(m, j);
                 return;
         }
@@ -1558,8 +1563,10 @@ static int manager_load_jobs(Manager *m, bool reload) {
                 else if (m->registry)
                         (void) registry_job_update(m->registry, j->name, "stopped", "success", 0, 0,
                                                    job_runtime(j)->state_change_realtime, NULL);
-                if (reload)
+                if (reload) {
                         log_info("%s: new job", j->name);
+                        queue_change_full(m, j, JOB_CHANGE_ADDED);
+                }
         }
         free(configs);
 

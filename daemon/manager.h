@@ -101,13 +101,20 @@ void manager_audit(Manager *m, const char *actor, const char *action, const char
 
 /* Observers: told of every state change of a job, after the loop iteration's registry batch that
  * holds it was committed (so a client that hears of a change finds it in the registry). The
- * change carries the state as it was at that moment; job is NULL when the job is gone since. */
+ * change carries the state as it was at that moment; job is NULL when the job is gone since (a
+ * reload removed it). A job that a reload adds or removes comes with a change of its own. */
+typedef enum JobChangeKind {
+        JOB_CHANGE_STATE,
+        JOB_CHANGE_ADDED,
+        JOB_CHANGE_REMOVED,
+} JobChangeKind;
 typedef struct JobChange {
         Job *job;
         const char *name;
         JobPublicState state;
         JobResult result;
         pid_t pid;
+        JobChangeKind kind;
 } JobChange;
 typedef void (*ManagerJobObserver)(Manager *m, const JobChange *c, void *userdata);
 int manager_add_observer(Manager *m, ManagerJobObserver f, void *userdata);

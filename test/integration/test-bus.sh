@@ -109,6 +109,25 @@ monitor_saw() {
 wait_until 10 monitor_saw
 [[ "$(job_pid web)" != "$pid" ]] || fail "RestartJob did not restart web"
 
+# A job that a reload adds, then removes: the object manager's InterfacesAdded/Removed.
+timeout 30 busctl --address="$A" monitor org.pmd1 >"$T/monitor2" 2>&1 &
+mon2=$!
+track_pid "$mon2"
+sleep 1 # let the monitor subscribe
+printf '[Service]\nExecStart=sleep 1000\n' >"$T/jobs/late.job"
+bctl call org.pmd1 /org/pmd1 org.pmd1.Manager Reload
+wait_until 10 job_state_is late running
+rm "$T/jobs/late.job"
+bctl call org.pmd1 /org/pmd1 org.pmd1.Manager Reload
+late_gone() { [[ -z "$(job_state late)" ]]; }
+wait_until 10 late_gone
+monitor_saw_late() {
+        grep -A3 'Member=InterfacesAdded' "$T/monitor2" | grep -q 'OBJECT_PATH "/org/pmd1/job/late"' &&
+                grep -A3 'Member=InterfacesRemoved' "$T/monitor2" | grep -q 'OBJECT_PATH "/org/pmd1/job/late"'
+}
+wait_until 10 monitor_saw_late || fail "no InterfacesAdded/Removed for late: $(grep -c Interfaces "$T/monitor2")"
+[[ "$(grep -c 'Member=InterfacesRemoved' "$T/monitor2")" == 1 ]] || fail "InterfacesRemoved more than once"
+
 # A caller without rights: may read, may not change; the refusal is audited.
 nobody() {
         setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
