@@ -341,7 +341,8 @@ static int show_tail(LogSource *sources, size_t n_sources, unsigned n, usec_t si
                         r = ctl_error(-CTL_EXIT_FAILED, "cannot read %s: %s", sources[i].path, strerror(-r));
         }
         if (r >= 0) {
-                qsort(c.entries, c.n, sizeof(Entry), entry_compare);
+                if (c.n > 0)
+                        qsort(c.entries, c.n, sizeof(Entry), entry_compare);
                 for (size_t i = c.n > n && n > 0 ? c.n - n : 0; i < c.n; i++)
                         print_line(&sources[c.entries[i].job], c.entries[i].line);
         }
@@ -359,7 +360,8 @@ int ctl_tail_run(const char *path, usec_t run_start, unsigned n, int (*cb)(const
         r = source_tail(&s, n, &c);
         safe_close(s.fd);
         if (r >= 0) {
-                qsort(c.entries, c.n, sizeof(Entry), entry_compare);
+                if (c.n > 0)
+                        qsort(c.entries, c.n, sizeof(Entry), entry_compare);
                 for (size_t i = c.n > n ? c.n - n : 0; i < c.n && r >= 0; i++)
                         r = cb(c.entries[i].line, userdata);
         }

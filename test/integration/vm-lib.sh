@@ -3,12 +3,22 @@
 #
 # vm_fetch_kernel DIR: download Debian's kernel package (the versioned linux-image-*-amd64 that the
 # linux-image-amd64 meta package depends on) with `apt-get download` into DIR and unpack only its
-# vmlinuz, to DIR/vmlinuz. Never installs a kernel package. Returns 2 when the archive cannot be
-# reached (the caller skips), 1 on other errors.
+# vmlinuz, to DIR/vmlinuz. Never installs a kernel package. The vmlinuz is kept in
+# $PMD_TEST_CACHE (default /var/tmp/pmd-test-cache), named after the package's version, so that
+# later runs on the same machine do not download it again while the archive offers that version.
+# Returns 2 when the archive cannot be reached (the caller skips), 1 on other errors.
 vm_fetch_kernel() {
-        local dir=$1 meta dep deb
+        local dir=$1 cache=${PMD_TEST_CACHE:-/var/tmp/pmd-test-cache} meta dep ver deb
         mkdir -p "$dir"
         [[ -s "$dir/vmlinuz" ]] && return 0
+        # The package and version the archive offers now, from apt's lists (no download).
+        dep=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' |
+                head -n1)
+        ver=$([[ -n "$dep" ]] && apt-cache policy "$dep" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+        if [[ -n "$dep" && -n "$ver" && "$ver" != "(none)" && -s "$cache/$dep-$ver.vmlinuz" ]]; then
+                cp "$cache/$dep-$ver.vmlinuz" "$dir/vmlinuz"
+                return 0
+        fi
         (cd "$dir" && apt-get download linux-image-amd64 >"$dir/apt.log" 2>&1) || return 2
         meta=$(ls "$dir"/linux-image-amd64_*.deb 2>/dev/null | head -n1)
         [[ -n "$meta" ]] || return 2
@@ -17,10 +27,15 @@ vm_fetch_kernel() {
         (cd "$dir" && apt-get download "$dep" >>"$dir/apt.log" 2>&1) || return 2
         deb=$(ls "$dir/$dep"_*.deb 2>/dev/null | head -n1)
         [[ -n "$deb" ]] || return 2
+        ver=$(dpkg-deb -f "$deb" Version)
         mkdir -p "$dir/pkg"
         dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir/pkg" --wildcards './boot/vmlinuz-*' || return 1
         cp "$dir"/pkg/boot/vmlinuz-* "$dir/vmlinuz"
         rm -rf "$dir/pkg" "$dir"/*.deb
+        if [[ -n "$ver" ]] && mkdir -p "$cache" 2>/dev/null; then
+                cp "$dir/vmlinuz" "$cache/$dep-$ver.vmlinuz.tmp" && mv "$cache/$dep-$ver.vmlinuz.tmp" "$cache/$dep-$ver.vmlinuz"
+        fi
+        return 0
 }
 
 # vm_root_base ROOT: busybox (sh, sleep, kill, echo, cat, mount, poweroff …) and the directories.
