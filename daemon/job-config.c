@@ -816,6 +816,16 @@ static int assign_console(const Assign *a, const char *value, size_t offset) {
         return 0;
 }
 
+static int assign_on_write_error(const Assign *a, const char *value, size_t offset) {
+        if (streq(value, "block") || isempty(value))
+                a->c->log_drop_on_error = false;
+        else if (streq(value, "drop"))
+                a->c->log_drop_on_error = true;
+        else
+                return invalid_value(a, value, "block or drop");
+        return 0;
+}
+
 static int assign_signal(const Assign *a, const char *value, size_t offset) {
         int s = signal_from_string(value);
 
@@ -1221,6 +1231,7 @@ static const KeyInfo key_table[] = {
         { "MaxSize", SEC_LOG, assign_size, OFF(log_max_size), false },
         { "MaxFiles", SEC_LOG, assign_unsigned, OFF(log_max_files), false },
         { "Console", SEC_LOG, assign_console, 0, false },
+        { "OnWriteError", SEC_LOG, assign_on_write_error, 0, false },
 };
 
 static unsigned section_flag(const char *section) {

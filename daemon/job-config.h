@@ -147,6 +147,7 @@ typedef struct JobConfig {
         uint64_t log_max_size;        /* default 10M */
         unsigned log_max_files;       /* default 5 */
         int log_console;              /* -1: default (yes when PID 1 in a container), 0, 1 */
+        bool log_drop_on_error;       /* OnWriteError=drop: lose lines rather than hold the job */
 
         /* [Runner]: kept as "KEY=VALUE" for the plugin */
         char **runner_settings;

@@ -449,6 +449,7 @@ struct JobLog {
         uint64_t max_size;
         unsigned max_files;
         bool console;
+        bool drop_on_error;
         pid_t pid;
 
         int fd;
@@ -458,6 +459,9 @@ struct JobLog {
         int error;         /* why it is blocked */
         bool blocked;      /* the pipes are not read until the retry timer gets through */
         bool retrying;     /* no second "blocked" report while a retry fails again */
+        bool dropping;     /* drop_on_error: entries are dropped until the retry timer fires */
+        bool failing;      /* drop_on_error: the last write failed (reported once) */
+        uint64_t dropped;  /* entries dropped since job_log_take_dropped() */
         sd_event_source *retry_timer, *quiet_timer;
         JobLogNotify notify;
         void *userdata;
@@ -634,12 +638,32 @@ static int file_write(JobLog *l, const char *p, size_t n, size_t *ret_done) {
         return 0;
 }
 
+static uint64_t count_entries(const char *p, size_t n) {
+        uint64_t k = 0;
+        for (const char *e = p + n; p < e && (p = memchr(p, '\n', (size_t) (e - p))); p++)
+                k++;
+        return k;
+}
+
+static void drop_entries(JobLog *l, LogBuffer *b) {
+        l->dropped += count_entries(b->data, b->len);
+        b->len = 0;
+}
+
+/* The file cannot be written. By default hold the job back: keep what is unwritten, stop reading
+ * its pipes. With drop_on_error, drop what is unwritten and what comes until the retry timer
+ * fires, reading on. Either way retry every LOG_RETRY_USEC, and report it once. */
 static void job_log_block(JobLog *l, int error) {
-        bool report = !l->blocked && !l->retrying;
+        bool report = l->drop_on_error ? !l->failing : !l->blocked && !l->retrying;
 
         l->error = error;
-        l->blocked = true;
-        sources_enable(l, false);
+        if (l->drop_on_error) {
+                l->failing = l->dropping = true;
+                drop_entries(l, &l->pending);
+        } else {
+                l->blocked = true;
+                sources_enable(l, false);
+        }
         if (!l->retry_timer)
                 (void) sd_event_add_time_relative(l->ctx->event, &l->retry_timer, CLOCK_MONOTONIC, LOG_RETRY_USEC,
                                                   0, on_retry, l);
@@ -651,12 +675,26 @@ static void job_log_block(JobLog *l, int error) {
                 l->notify(l, JOB_LOG_BLOCKED, error, l->userdata);
 }
 
+/* A write went through after failures (drop_on_error): say so. */
+static void job_log_written(JobLog *l) {
+        if (!l->failing)
+                return;
+        l->failing = false;
+        l->error = 0;
+        if (l->notify)
+                l->notify(l, JOB_LOG_RESUMED, 0, l->userdata);
+}
+
 /* Write the batch's entries (after what is pending); on failure keep the rest in pending and
- * block. */
+ * block (or drop them, see job_log_block()). */
 static int out_write(JobLog *l, LogBuffer *out) {
         size_t done;
         int r;
 
+        if (l->dropping) {
+                drop_entries(l, out);
+                return 0;
+        }
         if (l->pending.len > 0) {
                 r = file_write(l, l->pending.data, l->pending.len, &done);
                 memmove(l->pending.data, l->pending.data + done, l->pending.len - done);
@@ -681,6 +719,7 @@ static int out_write(JobLog *l, LogBuffer *out) {
                 return r;
         }
         out->len = 0;
+        job_log_written(l);
         return 0;
 }
 
@@ -795,6 +834,10 @@ static ssize_t stream_raw(StreamState *st, bool do_read) {
         if (k <= 0)
                 return k < 0 && errno != EAGAIN && errno != EINTR ? -errno : 0;
         st->last_data = now_usec(CLOCK_MONOTONIC);
+        if (l->dropping) {
+                l->dropped += count_entries(c->scratch, (size_t) k);
+                return k;
+        }
         r = file_write(l, c->scratch, (size_t) k, &done);
         if (r < 0) {
                 if (log_buffer_reserve(&l->pending, (size_t) k - done) >= 0)
@@ -802,6 +845,7 @@ static ssize_t stream_raw(StreamState *st, bool do_read) {
                 job_log_block(l, r);
                 return r;
         }
+        job_log_written(l);
         return k;
 }
 
@@ -915,8 +959,10 @@ static int job_log_unblock(JobLog *l) {
         l->retrying = false;
         if (l->blocked)
                 return l->error; /* the timer is armed again */
-        l->error = 0;
         sources_enable(l, true);
+        if (l->failing)
+                return l->error; /* dropping now (drop_on_error) */
+        l->error = 0;
         if (l->notify)
                 l->notify(l, JOB_LOG_RESUMED, 0, l->userdata);
         return 0;
@@ -926,6 +972,8 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         JobLog *l = userdata;
         if (l->blocked)
                 (void) job_log_unblock(l);
+        else if (l->dropping)
+                l->dropping = false; /* the next entries try the file again */
         return 0;
 }
 
@@ -980,7 +1028,18 @@ static int settings_apply(JobLog *l, const JobLogSettings *s) {
         l->max_size = s->max_size;
         l->max_files = s->max_files;
         l->console = s->console;
+        l->drop_on_error = s->drop_on_error;
+        if (!l->drop_on_error)
+                l->dropping = l->failing = false;
+        else if (l->blocked)
+                (void) job_log_unblock(l); /* held back so far: retry now, and drop if it fails */
         return 0;
+}
+
+uint64_t job_log_take_dropped(JobLog *l) {
+        uint64_t n = l->dropped;
+        l->dropped = 0;
+        return n;
 }
 
 int job_log_new(LogContext *c, const JobLogSettings *s, JobLogNotify notify, void *userdata, JobLog **ret) {

@@ -102,11 +102,14 @@ typedef struct JobLogSettings {
         uint64_t max_size;  /* rotate before this is exceeded; 0: never */
         unsigned max_files; /* NAME.log.1 … NAME.log.N kept */
         bool console;       /* copy to pmd's stdout as "NAME | line" */
+        bool drop_on_error; /* when the file cannot be written: drop lines (counted) and go on
+                             * reading, instead of holding the job back */
 } JobLogSettings;
 
 typedef enum JobLogEvent {
-        JOB_LOG_BLOCKED,       /* cannot write (error: why): pipes no longer read, retrying */
-        JOB_LOG_RESUMED,       /* writing again */
+        JOB_LOG_BLOCKED,       /* cannot write (error: why): pipes no longer read (with
+                                * drop_on_error: read, and the lines dropped), retrying */
+        JOB_LOG_RESUMED,       /* writing again (job_log_take_dropped() says what was lost) */
         JOB_LOG_ROTATED,       /* NAME.log is a new file; positions in the old one are gone */
         JOB_LOG_REOPENED,      /* someone else moved NAME.log away (logrotate); reopened */
 } JobLogEvent;
@@ -123,6 +126,8 @@ int job_log_configure(JobLog *l, const JobLogSettings *s);
 /* A new descriptor (O_CLOEXEC, owned by the caller) of the write end of stream's pipe, for a
  * child's stdout/stderr. The pipes live as long as the JobLog, across runs. */
 int job_log_open_fd(JobLog *l, LogStream s, int *ret);
+/* Entries dropped (drop_on_error) since the last call. */
+uint64_t job_log_take_dropped(JobLog *l);
 /* The pid put in json entries from now on. */
 void job_log_set_pid(JobLog *l, pid_t pid);
 /* The end of a run: read what is in the pipes now and write unfinished lines out. */

@@ -5,6 +5,7 @@
  * a warning in pmd's log and the job's status text until it recovers, and a rotation resets the
  * registry's note of where the current run's output starts. Across a re-execution the pipes are
  * kept (serialize.c's "logpipe" section), so the jobs write on as if nothing happened. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,20 +27,32 @@ static void job_log_notify(JobLog *l, JobLogEvent event, int error, void *userda
 
         switch (event) {
         case JOB_LOG_BLOCKED:
-                log_warning_errno(error, "%s: cannot write its log '%s': %m; holding its output back (the job "
-                                  "blocks once its pipe is full), retrying every second", j->name, job_log_path(l));
-                if (asprintf(&text, BLOCKED_STATUS_PREFIX "%s", strerror(-error)) >= 0) {
+                if (j->config->log_drop_on_error)
+                        log_warning_errno(error, "%s: cannot write its log '%s': %m; dropping its output "
+                                          "(OnWriteError=drop), retrying every second", j->name, job_log_path(l));
+                else
+                        log_warning_errno(error, "%s: cannot write its log '%s': %m; holding its output back (the "
+                                          "job blocks once its pipe is full), retrying every second", j->name,
+                                          job_log_path(l));
+                if (asprintf(&text, BLOCKED_STATUS_PREFIX "%s%s", strerror(-error),
+                             j->config->log_drop_on_error ? " (dropping lines)" : "") >= 0) {
                         free(rt->status_text);
                         rt->status_text = text;
                 }
                 break;
-        case JOB_LOG_RESUMED:
-                log_info("%s: writing its log '%s' again", j->name, job_log_path(l));
+        case JOB_LOG_RESUMED: {
+                uint64_t dropped = job_log_take_dropped(l);
+                if (dropped > 0)
+                        log_warning("%s: writing its log '%s' again; %" PRIu64 " line(s) were dropped meanwhile",
+                                    j->name, job_log_path(l), dropped);
+                else
+                        log_info("%s: writing its log '%s' again", j->name, job_log_path(l));
                 if (rt->status_text && strneq(rt->status_text, BLOCKED_STATUS_PREFIX, strlen(BLOCKED_STATUS_PREFIX))) {
                         free(rt->status_text);
                         rt->status_text = NULL;
                 }
                 break;
+        }
         case JOB_LOG_ROTATED:
         case JOB_LOG_REOPENED:
                 log_debug("%s: log '%s' %s", j->name, job_log_path(l), event == JOB_LOG_ROTATED ? "rotated" : "reopened");
@@ -65,6 +78,7 @@ static void settings_from_config(Manager *m, Job *j, JobLogSettings *ret) {
                 /* Default: yes when pmd is a container's PID 1, where stdout is what "docker logs"
                  * shows. */
                 .console = c->log_console < 0 ? getpid() == 1 : c->log_console > 0,
+                .drop_on_error = c->log_drop_on_error,
         };
 }
 

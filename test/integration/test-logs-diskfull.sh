@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The log directory's disk fills up (issue 6, "faults"): pmd keeps running, says so in its log and
 # in the job's status, and holds the job back (it blocks on its pipe) instead of dropping lines;
-# once there is room again every line is in the files exactly once. pmd runs in a mount namespace
-# of its own with a 256 KiB tmpfs on the log directory.
+# once there is room again every line is in the files exactly once. A job with
+# [Log] OnWriteError=drop is not held back: its lines are dropped and counted, and its log goes on
+# once there is room. pmd runs in a mount namespace of its own with a 256 KiB tmpfs on the log
+# directory.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 require_cmd unshare nsenter mount
@@ -16,6 +18,13 @@ ExecStart=/bin/sh -c 'seq 1 $N; echo done'
 [Log]
 MaxSize=1M
 MaxFiles=100
+EOF
+
+write_job dropper <<EOF
+[Service]
+ExecStart=/bin/sh -c 'seq 1 300000; touch $T/dropper-done; while :; do echo tick; sleep 0.2; done'
+[Log]
+OnWriteError=drop
 EOF
 
 cat >"$T/pmd-in-ns" <<EOF
@@ -46,11 +55,24 @@ if command -v "$PMCTL" >/dev/null && pmctl status writer >"$T/status.out" 2>&1; 
 fi
 sleep 1.5
 [[ "$(job_state writer)" == running ]] || fail "writer went on while the disk was full"
+# The dropper is not held back: it got through its 300000 lines with the disk full.
+wait_until 10 test -e "$T/dropper-done" || fail "the OnWriteError=drop job was held back"
+grep -q "dropper: cannot write its log .*dropping its output" "$T/pmd.out" || fail "no dropping message"
+if command -v "$PMCTL" >/dev/null && pmctl status dropper >"$T/status.out" 2>&1; then
+        grep -q "Log blocked: No space left on device (dropping lines)" "$T/status.out" ||
+                fail "dropper status: $(cat "$T/status.out")"
+fi
 
 # Room again: grow the tmpfs inside pmd's namespace.
 nsenter -t "$(pmd_pid_in_ns)" -m mount -o remount,size=64m "$T/log"
 wait_until 20 job_state_is writer exited
-wait_until 5 grep -q "writing its log .* again" "$T/pmd.out"
+wait_until 5 grep -q "writer: writing its log .* again" "$T/pmd.out"
+# The dropper's log goes on, and pmd says how much was lost.
+wait_until 10 grep -q "dropper: writing its log .* again; [0-9]* line(s) were dropped meanwhile" "$T/pmd.out" ||
+        fail "no count of dropped lines"
+dropped=$(grep -o "dropper: writing its log .* again; [0-9]*" "$T/pmd.out" | grep -o '[0-9]*$')
+((dropped > 0 && dropped <= 300100)) || fail "dropped $dropped lines"
+wait_until 10 grep -q ' stdout tick$' "/proc/$PMD_PID/root$T/log/dropper.log" || fail "dropper's log did not go on"
 root=/proc/$PMD_PID/root$T/log
 count=$(cat "$root"/writer.log* | grep -c ' stdout [0-9]*$')
 [[ "$count" == "$N" ]] || fail "$count lines, want $N"

@@ -402,6 +402,9 @@ TEST(log_and_unit_keys) {
         c = log_with("MaxFiles=x"); ASSERT_TRUE(c->error); job_config_free(c);
         c = log_with("Console=no"); ASSERT_EQ(c->log_console, 0); job_config_free(c);
         c = log_with("Console=loud"); ASSERT_TRUE(c->error); job_config_free(c);
+        c = log_with("OnWriteError=drop"); ASSERT_TRUE(c->log_drop_on_error); job_config_free(c);
+        c = log_with("OnWriteError=block"); ASSERT_TRUE(!c->log_drop_on_error && !c->error); job_config_free(c);
+        c = log_with("OnWriteError=later"); ASSERT_TRUE(c->error); job_config_free(c);
         c = log_with("ExecStart=/bin/x"); ASSERT_TRUE(!c->error); job_config_free(c);
         ASSERT_DIAG("W t.service:4: Unknown key 'ExecStart' in section [Log], ignoring", 1);
 
