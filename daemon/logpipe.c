@@ -462,6 +462,8 @@ struct JobLog {
         bool dropping;     /* drop_on_error: entries are dropped until the retry timer fires */
         bool failing;      /* drop_on_error: the last write failed (reported once) */
         uint64_t dropped;  /* entries dropped since job_log_take_dropped() */
+        uint64_t tail_partial; /* bytes of an unfinished entry at the end of the file (a write
+                                * stopped part way) */
         sd_event_source *retry_timer, *quiet_timer;
         JobLogNotify notify;
         void *userdata;
@@ -571,6 +573,7 @@ static int file_open(JobLog *l) {
         }
         l->fd = fd;
         l->size = (uint64_t) st.st_size;
+        l->tail_partial = 0;
         return 0;
 }
 
@@ -631,6 +634,8 @@ static int file_write(JobLog *l, const char *p, size_t n, size_t *ret_done) {
                         *ret_done = done;
                         return -errno;
                 }
+                const char *nl = memrchr(p + done, '\n', (size_t) k);
+                l->tail_partial = nl ? (uint64_t) (p + done + k - nl - 1) : l->tail_partial + (uint64_t) k;
                 done += (size_t) k;
                 l->size += (uint64_t) k;
         }
@@ -645,9 +650,23 @@ static uint64_t count_entries(const char *p, size_t n) {
         return k;
 }
 
-static void drop_entries(JobLog *l, LogBuffer *b) {
-        l->dropped += count_entries(b->data, b->len);
-        b->len = 0;
+/* Drop the entries of b. With whole, first take back the start of an entry that a write left
+ * unfinished at the end of the file (its rest is in b), so that every line there is whole; where
+ * the file cannot be cut, keep that rest to finish the entry with. */
+static void drop_entries(JobLog *l, LogBuffer *b, bool whole) {
+        size_t keep = 0;
+
+        if (whole && l->tail_partial > 0 && l->fd >= 0) {
+                if (l->tail_partial <= l->size && ftruncate(l->fd, (off_t) (l->size - l->tail_partial)) >= 0) {
+                        l->size -= l->tail_partial;
+                        l->tail_partial = 0;
+                } else if (b->len > 0) {
+                        const char *nl = memchr(b->data, '\n', b->len);
+                        keep = nl ? (size_t) (nl - b->data) + 1 : b->len;
+                }
+        }
+        l->dropped += count_entries(b->data + keep, b->len - keep);
+        b->len = keep;
 }
 
 /* The file cannot be written. By default hold the job back: keep what is unwritten, stop reading
@@ -659,7 +678,7 @@ static void job_log_block(JobLog *l, int error) {
         l->error = error;
         if (l->drop_on_error) {
                 l->failing = l->dropping = true;
-                drop_entries(l, &l->pending);
+                drop_entries(l, &l->pending, true);
         } else {
                 l->blocked = true;
                 sources_enable(l, false);
@@ -692,7 +711,7 @@ static int out_write(JobLog *l, LogBuffer *out) {
         int r;
 
         if (l->dropping) {
-                drop_entries(l, out);
+                drop_entries(l, out, false);
                 return 0;
         }
         if (l->pending.len > 0) {

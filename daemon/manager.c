@@ -1743,6 +1743,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
          * while pmd writes its log there. */
         (void) signal(SIGTTOU, SIG_IGN);
         (void) signal(SIGTTIN, SIG_IGN);
+        /* A file size limit (LimitFSIZE= on pmd's own unit) makes a write fail with EFBIG, handled
+         * as any write error, instead of killing pmd. */
+        (void) signal(SIGXFSZ, SIG_IGN);
 
         /* Children are reaped after everything else of an iteration ran, at a lower priority. */
         r = sd_event_add_signal(m->event, &m->signal_sources[0], SIGCHLD, on_sigchld, m);

@@ -73,6 +73,9 @@ wait_until 10 grep -q "dropper: writing its log .* again; [0-9]* line(s) were dr
 dropped=$(grep -o "dropper: writing its log .* again; [0-9]*" "$T/pmd.out" | grep -o '[0-9]*$')
 ((dropped > 0 && dropped <= 300100)) || fail "dropped $dropped lines"
 wait_until 10 grep -q ' stdout tick$' "/proc/$PMD_PID/root$T/log/dropper.log" || fail "dropper's log did not go on"
+# Lines are dropped whole: every line in the file is a whole entry.
+bad=$(grep -cvE '^[0-9T:.-]+Z stdout ([0-9]+|tick)$' "/proc/$PMD_PID/root$T/log/dropper.log" || true)
+[[ "$bad" == 0 ]] || fail "$bad broken lines in dropper.log: $(grep -vE '^[0-9T:.-]+Z stdout ([0-9]+|tick)$' "/proc/$PMD_PID/root$T/log/dropper.log" | head -3)"
 root=/proc/$PMD_PID/root$T/log
 count=$(cat "$root"/writer.log* | grep -c ' stdout [0-9]*$')
 [[ "$count" == "$N" ]] || fail "$count lines, want $N"
