@@ -90,6 +90,7 @@ struct Manager {
         Bus *bus;    /* the D-Bus face: system/user bus and the private socket */
         Hashmap *usage;          /* pgid → PgroupUsage, for the current loop iteration */
         uint64_t usage_iteration;
+        bool no_memory_controller; /* the job groups have no memory.current: RSS from /proc */
 };
 
 static void manager_dispatch(Manager *m, Job *j, JobActions *a);
@@ -2013,6 +2014,35 @@ static void usage_cache_clear(Manager *m) {
         m->usage = hashmap_free(m->usage);
 }
 
+/* The fields of /proc/PID/stat after "comm)": state ppid pgrp session tty tpgid flags minflt
+ * cminflt majflt cmajflt utime stime cutime cstime priority nice threads itrealvalue starttime
+ * vsize rss. Picks pgrp (field 3 here), utime, stime (12, 13) and rss (22). */
+static bool parse_stat_fields(const char *p, long *ret_pgrp, unsigned long *ret_ticks, long *ret_rss) {
+        unsigned long v[22];
+        char *end;
+
+        for (unsigned i = 0; i < ELEMENTSOF(v); i++) {
+                while (*p == ' ')
+                        p++;
+                if (i == 0) { /* the state: one character */
+                        if (!*p)
+                                return false;
+                        p++;
+                        v[i] = 0;
+                        continue;
+                }
+                errno = 0;
+                v[i] = strtoul(p, &end, 10);
+                if (end == p || errno != 0)
+                        return false;
+                p = end;
+        }
+        *ret_pgrp = (long) v[2];
+        *ret_ticks = v[11] + v[12];
+        *ret_rss = (long) v[21];
+        return true;
+}
+
 static int usage_cache_refresh(Manager *m) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
@@ -2031,24 +2061,29 @@ static int usage_cache_refresh(Manager *m) {
         d = opendir("/proc");
         if (!d)
                 return -errno;
+        /* Relative opens below the /proc directory fd, plain reads, and a parser of our own: this
+         * is the costly part of a listing of 1000 jobs without cgroups. */
         while ((de = readdir(d))) {
-                char path[64], buf[1024], *p;
-                unsigned long utime, stime;
+                char path[sizeof(de->d_name) + sizeof("/stat")], buf[1024], *p;
+                unsigned long ticks;
                 long pg, rsspages;
-                pid_t q = (pid_t) atol(de->d_name);
+                ssize_t k;
+                int fd;
                 PgroupUsage *u;
 
-                if (q <= 0)
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
                         continue;
-                (void) snprintf(path, sizeof(path), "/proc/%d/stat", (int) q);
-                _cleanup_fclose_ FILE *f = fopen(path, "re");
-                if (!f || !fgets(buf, sizeof(buf), f))
+                (void) snprintf(path, sizeof(path), "%s/stat", de->d_name);
+                fd = openat(dirfd(d), path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
                         continue;
+                k = read(fd, buf, sizeof(buf) - 1);
+                safe_close(fd);
+                if (k <= 0)
+                        continue;
+                buf[k] = '\0';
                 p = strrchr(buf, ')');
-                /* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-                 * utime stime cutime cstime priority nice threads itrealvalue starttime vsize rss */
-                if (!p || sscanf(p + 2, "%*c %*d %ld %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d "
-                                        "%*d %*d %*u %*u %ld", &pg, &utime, &stime, &rsspages) != 4 || pg <= 0)
+                if (!p || !parse_stat_fields(p + 1, &pg, &ticks, &rsspages) || pg <= 0)
                         continue;
                 u = hashmap_get(m->usage, HASHMAP_UINT(pg));
                 if (!u) {
@@ -2058,7 +2093,7 @@ static int usage_cache_refresh(Manager *m) {
                                 return -ENOMEM;
                         }
                 }
-                u->cpu_usec += (uint64_t) (utime + stime) * USEC_PER_SEC / (uint64_t) tck;
+                u->cpu_usec += (uint64_t) ticks * USEC_PER_SEC / (uint64_t) tck;
                 u->rss += (uint64_t) rsspages * (uint64_t) page;
         }
         return 0;
@@ -2089,9 +2124,52 @@ int manager_job_cpu_usec(Manager *m, Job *j, uint64_t *ret) {
         return pgroup_usage(m, rt->main_pgid, ret, NULL);
 }
 
+/* The resident memory of the processes of a cgroup without the memory controller: the sum of
+ * their /proc/PID/statm, read for those processes only (cheaper than the scan of all of /proc,
+ * and statm is cheaper to make than stat). */
+static int cgroup_rss(int cgroup_fd, uint64_t *ret) {
+        _cleanup_free_ pid_t *pids = NULL;
+        long page = sysconf(_SC_PAGESIZE);
+        uint64_t sum = 0;
+        size_t n = 0;
+        int r;
+
+        r = cgroup_job_pids(cgroup_fd, &pids, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                char path[64], buf[128];
+                unsigned long size, resident;
+                ssize_t k;
+                int fd;
+
+                (void) snprintf(path, sizeof(path), "/proc/%d/statm", (int) pids[i]);
+                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        continue; /* gone meanwhile */
+                k = read(fd, buf, sizeof(buf) - 1);
+                safe_close(fd);
+                if (k <= 0)
+                        continue;
+                buf[k] = '\0';
+                if (sscanf(buf, "%lu %lu", &size, &resident) == 2)
+                        sum += (uint64_t) resident * (uint64_t) page;
+        }
+        *ret = sum;
+        return 0;
+}
+
 int manager_job_memory(Manager *m, Job *j, uint64_t *ret) {
         JobRuntime *rt = job_runtime(j);
-        if (rt->cgroup_fd >= 0 && cgroup_job_memory(rt->cgroup_fd, ret) >= 0)
+        if (rt->cgroup_fd >= 0 && !m->no_memory_controller) {
+                int r = cgroup_job_memory(rt->cgroup_fd, ret);
+                if (r >= 0)
+                        return 0;
+                /* The groups pmd makes share one parent: none has the controller. */
+                if (r == -ENODATA)
+                        m->no_memory_controller = true;
+        }
+        if (rt->cgroup_fd >= 0 && cgroup_rss(rt->cgroup_fd, ret) >= 0)
                 return 0;
         if (rt->main_pgid <= 0) {
                 *ret = 0;
