@@ -2016,7 +2016,8 @@ static void usage_cache_clear(Manager *m) {
 
 /* The fields of /proc/PID/stat after "comm)": state ppid pgrp session tty tpgid flags minflt
  * cminflt majflt cmajflt utime stime cutime cstime priority nice threads itrealvalue starttime
- * vsize rss. Picks pgrp (field 3 here), utime, stime (12, 13) and rss (22). */
+ * vsize rss. Picks pgrp (field 3 here), utime, stime, cutime, cstime (12 to 15: the children it
+ * waited for count, as they do in a cgroup's cpu.stat) and rss (22). */
 static bool parse_stat_fields(const char *p, long *ret_pgrp, unsigned long *ret_ticks, long *ret_rss) {
         unsigned long v[22];
         char *end;
@@ -2038,7 +2039,7 @@ static bool parse_stat_fields(const char *p, long *ret_pgrp, unsigned long *ret_
                 p = end;
         }
         *ret_pgrp = (long) v[2];
-        *ret_ticks = v[11] + v[12];
+        *ret_ticks = v[11] + v[12] + v[13] + v[14];
         *ret_rss = (long) v[21];
         return true;
 }
