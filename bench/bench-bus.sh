@@ -18,11 +18,13 @@ PMCTL=${PMCTL:-$SRC/build/ctl/pmctl}
 [[ -x "$PMD" && -x "$PMCTL" ]] || { echo "build first: make" >&2; exit 1; }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# A pmd left running by a failed round would load every later measurement: stop it on any exit.
+pid=
 # Times in µs from bash's own clock ($EPOCHREALTIME, no process of its own), so that only pmctl
 # is in the interval.
 
 W=$(mktemp -d /tmp/pmd-bench-bus.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+trap '[[ -z "$pid" ]] || { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }; rm -rf "$W"' EXIT
 # shellcheck disable=SC2046
 cc -O2 -o "$W/client" "$SRC/bench/bench-bus-client.c" $(pkg-config --cflags --libs libsystemd)
 
@@ -68,6 +70,7 @@ for round in $(seq "$ROUNDS"); do
         R_LIST+=("$ml"); R_JSON+=("$mj"); R_RT+=("$rt"); R_GMO+=("$gmo"); R_START+=("$total"); R_START1+=("$per")
         kill -TERM "$pid"
         wait "$pid" || true
+        pid=
 done
 echo "medians of $ROUNDS rounds ($CALLS calls each), $N jobs running:"
 echo "  pmctl list, end to end       $(printf '%s\n' "${R_LIST[@]}" | median | awk '{printf "%.1f", $1/1000}') ms   (target < 50 ms)"

@@ -20,6 +20,9 @@ PY=/usr/bin/python3
 command -v wrk >/dev/null || { echo "needs wrk" >&2; exit 1; }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# A pmd left running by a failed round would load every later measurement: stop it on any exit.
+pid=
+trap '[[ -z "$pid" ]] || { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }' EXIT
 free_port() { $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 rps() { awk '/^Requests\/sec:/ { printf "%d", $2 }'; }
 metric() { curl -fsS "$URL/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
@@ -102,6 +105,7 @@ EOF
                 "notify heartbeats ${R_NOTIFYHB[-1]}/s, idle ${IDLE}s: ${R_CPU[-1]} ticks, ${R_CTX[-1]} context switches"
         kill -TERM "$pid"
         wait "$pid" || true
+        pid=
         rm -rf "$T"
 done
 echo "median of $ROUNDS rounds, $N jobs: /status $(printf '%s\n' "${R_STATUS[@]}" | median) req/s;" \

@@ -23,6 +23,9 @@ LINE=$(printf '%099d' 0) # 99 characters + newline = 100 bytes
 CLK=$(getconf CLK_TCK)
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# A pmd left running by a failed round would load every later measurement: stop it on any exit.
+pid=
+trap '[[ -z "$pid" ]] || { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }' EXIT
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
 
@@ -51,6 +54,7 @@ run_pmd() {
         t=$(sqlite3 "$T/state/registry.db" "SELECT (max(\"end\") - min(start)) / 1e6 FROM runs")
         kill "$pid"
         wait "$pid" || true
+        pid=
         echo "$t $(awk -v t="$ticks" -v c="$CLK" 'BEGIN {printf "%.3f", t / c}')"
 }
 

@@ -13,6 +13,9 @@ PMD=${PMD:-$SRC/build/daemon/pmd}
 [[ -x "$PMD" ]] || { echo "build first: make" >&2; exit 1; }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# A pmd left running by a failed round would load every later measurement: stop it on any exit.
+pid=
+trap '[[ -z "$pid" ]] || { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }' EXIT
 
 declare -a T_START RSS CPU CTX
 for round in $(seq "$ROUNDS"); do
@@ -51,6 +54,7 @@ for round in $(seq "$ROUNDS"); do
         T_START+=("$start_ms"); RSS+=("$rss_kib"); CPU+=("$cpu_ms"); CTX+=("$ctx")
         kill -TERM "$pid"
         wait "$pid" || true
+        pid=
         rm -rf "$T"
 done
 echo "median over $ROUNDS rounds: start-to-all-running $(printf '%s\n' "${T_START[@]}" | median) ms," \

@@ -304,9 +304,13 @@ int cgroup_root_open(const char *instance, CGroupRoot **ret) {
 CGroupRoot *cgroup_root_free(CGroupRoot *r) {
         if (!r)
                 return NULL;
-        /* The pmd-jobs group stays: jobs may outlive this pmd (re-exec), and another pmd in the
-         * same group may share it. */
+        /* Not reached on a re-exec (pmd execs with this open). On the way out the jobs' groups
+         * are gone already; the instance's own group goes too, so that pmds with ever new state
+         * directories (tests, containers) do not leave one each behind. A group that still holds
+         * something (a job that outlived its stop) is not empty and stays. */
         safe_close(r->dir_fd);
+        if (r->path)
+                (void) rmdir(r->path);
         free(r->path);
         free(r);
         return NULL;

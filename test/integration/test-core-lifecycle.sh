@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A job's life through the registry: running, its grandchildren killed with it, a job that
-# ignores SIGTERM killed after TimeoutStopSec, and nothing left behind when pmd stops.
+# ignores SIGTERM killed after TimeoutStopSec, and nothing left behind when pmd stops (processes,
+# open runs, cgroups).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -36,6 +37,15 @@ pid_alive "$gc" || fail "grandchild not alive"
         fail "one open run expected"
 wait_until 5 grep -q started "$T/log/web.log"
 
+# web's cgroup, where pmd could make one: its directory and the instance's (pmd-jobs-HASH).
+web_cg=
+cg_rel=$(sed -n 's/^0:://p' "/proc/$web_pid/cgroup")
+cg_mnt=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
+if [[ "$cg_rel" == */web.job && -n "$cg_mnt" ]]; then
+        web_cg=$cg_mnt$cg_rel
+        [[ -d "$web_cg" ]] || fail "web's cgroup $web_cg is not there"
+fi
+
 mapfile -t before < <(descendants "$PMD_PID")
 ((${#before[@]} >= 4)) || fail "expected the jobs' processes under pmd, got ${before[*]}"
 
@@ -50,4 +60,9 @@ pid_alive "$gc" && fail "the backgrounded grandchild survived"
 [[ "$(job_state stubborn)" == stopped ]] || fail "stubborn state $(job_state stubborn)"
 [[ "$(sql "SELECT count(*) FROM runs WHERE end IS NULL OR end=0")" == 0 ]] || fail "runs left open"
 grep -q "did not stop within" "$T/pmd.out" || fail "no message about the stop timeout"
+# Nothing left in the cgroup tree either: the job's group and the instance's are removed.
+if [[ -n "$web_cg" ]]; then
+        [[ ! -d "$web_cg" ]] || fail "web's cgroup $web_cg left behind"
+        [[ ! -d "$(dirname "$web_cg")" ]] || fail "pmd's group $(dirname "$web_cg") left behind"
+fi
 echo ok
