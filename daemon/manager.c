@@ -37,6 +37,7 @@
 #include "logpipe.h"
 #include "manager-log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "notify.h"
 #include "pid1.h"
 #include "serialize.h"
@@ -88,15 +89,13 @@ struct Manager {
         HttpServer *http;     /* NULL with --http off or when it could not start (http.c) */
         uint64_t generation;  /* manager_generation() */
         Bus *bus;    /* the D-Bus face: system/user bus and the private socket */
-        Hashmap *usage;          /* pgid → PgroupUsage, for the current loop iteration */
-        uint64_t usage_iteration;
-        bool no_memory_controller; /* the job groups have no memory.current: RSS from /proc */
+        uint64_t usage_iteration; /* of the jobs' usage (JobRuntime.usage), when usage_valid */
+        bool usage_valid;
 };
 
 static void manager_dispatch(Manager *m, Job *j, JobActions *a);
 static void queue_candidate(Manager *m, Job *j);
 static int manager_load_jobs(Manager *m, bool reload);
-static void usage_cache_clear(Manager *m);
 
 /* ---- small helpers ---- */
 
@@ -1951,7 +1950,6 @@ Manager *manager_free(Manager *m) {
         cgroup_root_free(m->cgroup_root);
         hashmap_free(m->jobs);
         hashmap_free(m->pids);
-        usage_cache_clear(m);
         free(m->candidates);
         for (size_t i = 0; i < m->n_changes; i++)
                 free((char *) m->changes[i].name);
@@ -1999,184 +1997,53 @@ int manager_add_observer(Manager *m, ManagerJobObserver f, void *userdata) {
         return 0;
 }
 
-/* Usage by process group, from /proc, for jobs without a cgroup. One scan of /proc serves every
- * job for the rest of the loop iteration: listing n jobs costs one scan, not n. */
-typedef struct PgroupUsage {
-        uint64_t cpu_usec, rss;
-} PgroupUsage;
-
-static void usage_cache_clear(Manager *m) {
-        size_t it = 0;
-        void *v;
-
-        while (hashmap_iterate(m->usage, &it, &v, NULL))
-                free(v);
-        m->usage = hashmap_free(m->usage);
-}
-
-/* The fields of /proc/PID/stat after "comm)": state ppid pgrp session tty tpgid flags minflt
- * cminflt majflt cmajflt utime stime cutime cstime priority nice threads itrealvalue starttime
- * vsize rss. Picks pgrp (field 3 here), utime, stime, cutime, cstime (12 to 15: the children it
- * waited for count, as they do in a cgroup's cpu.stat) and rss (22). */
-static bool parse_stat_fields(const char *p, long *ret_pgrp, unsigned long *ret_ticks, long *ret_rss) {
-        unsigned long v[22];
-        char *end;
-
-        for (unsigned i = 0; i < ELEMENTSOF(v); i++) {
-                while (*p == ' ')
-                        p++;
-                if (i == 0) { /* the state: one character */
-                        if (!*p)
-                                return false;
-                        p++;
-                        v[i] = 0;
-                        continue;
-                }
-                errno = 0;
-                v[i] = strtoul(p, &end, 10);
-                if (end == p || errno != 0)
-                        return false;
-                p = end;
-        }
-        *ret_pgrp = (long) v[2];
-        *ret_ticks = v[11] + v[12] + v[13] + v[14];
-        *ret_rss = (long) v[21];
-        return true;
-}
-
-static int usage_cache_refresh(Manager *m) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
+/* Usage for the D-Bus properties: every job's, sampled at most once per loop iteration by
+ * job_usage_sample() (the same numbers as /status and /metrics), so that listing n jobs costs
+ * one sample, not n. */
+static int usage_refresh(Manager *m) {
+        _cleanup_free_ JobUsage *u = NULL;
+        _cleanup_free_ Job **l = NULL;
         uint64_t iteration = 0;
-        long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+        size_t n = 0;
+        int r;
 
         (void) sd_event_get_iteration(m->event, &iteration);
-        if (m->usage && m->usage_iteration == iteration)
+        if (m->usage_valid && m->usage_iteration == iteration)
                 return 0;
-        usage_cache_clear(m);
-        m->usage = hashmap_new_uint64();
-        if (!m->usage)
-                return -ENOMEM;
-        m->usage_iteration = iteration;
-
-        d = opendir("/proc");
-        if (!d)
-                return -errno;
-        /* Relative opens below the /proc directory fd, plain reads, and a parser of our own: this
-         * is the costly part of a listing of 1000 jobs without cgroups. */
-        while ((de = readdir(d))) {
-                char path[sizeof(de->d_name) + sizeof("/stat")], buf[1024], *p;
-                unsigned long ticks;
-                long pg, rsspages;
-                ssize_t k;
-                int fd;
-                PgroupUsage *u;
-
-                if (de->d_name[0] < '1' || de->d_name[0] > '9')
-                        continue;
-                (void) snprintf(path, sizeof(path), "%s/stat", de->d_name);
-                fd = openat(dirfd(d), path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (fd < 0)
-                        continue;
-                k = read(fd, buf, sizeof(buf) - 1);
-                safe_close(fd);
-                if (k <= 0)
-                        continue;
-                buf[k] = '\0';
-                p = strrchr(buf, ')');
-                if (!p || !parse_stat_fields(p + 1, &pg, &ticks, &rsspages) || pg <= 0)
-                        continue;
-                u = hashmap_get(m->usage, HASHMAP_UINT(pg));
-                if (!u) {
-                        u = calloc(1, sizeof(PgroupUsage));
-                        if (!u || hashmap_put(m->usage, HASHMAP_UINT(pg), u) < 0) {
-                                free(u);
-                                return -ENOMEM;
-                        }
-                }
-                u->cpu_usec += (uint64_t) ticks * USEC_PER_SEC / (uint64_t) tck;
-                u->rss += (uint64_t) rsspages * (uint64_t) page;
-        }
-        return 0;
-}
-
-static int pgroup_usage(Manager *m, pid_t pgid, uint64_t *ret_cpu_usec, uint64_t *ret_rss) {
-        PgroupUsage *u;
-        int r = usage_cache_refresh(m);
-
+        r = manager_list_jobs(m, &l, &n);
         if (r < 0)
                 return r;
-        u = hashmap_get(m->usage, HASHMAP_UINT(pgid));
-        if (ret_cpu_usec)
-                *ret_cpu_usec = u ? u->cpu_usec : 0;
-        if (ret_rss)
-                *ret_rss = u ? u->rss : 0;
+        u = calloc(n ? n : 1, sizeof(JobUsage));
+        if (!u)
+                return -ENOMEM;
+        r = job_usage_sample(m, l, n, u);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                job_runtime(l[i])->usage = u[i];
+        m->usage_iteration = iteration;
+        m->usage_valid = true;
         return 0;
 }
 
 int manager_job_cpu_usec(Manager *m, Job *j, uint64_t *ret) {
-        JobRuntime *rt = job_runtime(j);
-        if (rt->cgroup_fd >= 0 && cgroup_job_cpu_usec(rt->cgroup_fd, ret) >= 0)
-                return 0;
-        if (rt->main_pgid <= 0) {
-                *ret = 0;
-                return 0;
-        }
-        return pgroup_usage(m, rt->main_pgid, ret, NULL);
-}
-
-/* The resident memory of the processes of a cgroup without the memory controller: the sum of
- * their /proc/PID/statm, read for those processes only (cheaper than the scan of all of /proc,
- * and statm is cheaper to make than stat). */
-static int cgroup_rss(int cgroup_fd, uint64_t *ret) {
-        _cleanup_free_ pid_t *pids = NULL;
-        long page = sysconf(_SC_PAGESIZE);
-        uint64_t sum = 0;
-        size_t n = 0;
-        int r;
-
-        r = cgroup_job_pids(cgroup_fd, &pids, &n);
+        int r = usage_refresh(m);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++) {
-                char path[64], buf[128];
-                unsigned long size, resident;
-                ssize_t k;
-                int fd;
-
-                (void) snprintf(path, sizeof(path), "/proc/%d/statm", (int) pids[i]);
-                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (fd < 0)
-                        continue; /* gone meanwhile */
-                k = read(fd, buf, sizeof(buf) - 1);
-                safe_close(fd);
-                if (k <= 0)
-                        continue;
-                buf[k] = '\0';
-                if (sscanf(buf, "%lu %lu", &size, &resident) == 2)
-                        sum += (uint64_t) resident * (uint64_t) page;
-        }
-        *ret = sum;
+        if (job_runtime(j)->usage.cpu_nsec == UINT64_MAX)
+                return -ENODATA;
+        *ret = job_runtime(j)->usage.cpu_nsec / NSEC_PER_USEC;
         return 0;
 }
 
 int manager_job_memory(Manager *m, Job *j, uint64_t *ret) {
-        JobRuntime *rt = job_runtime(j);
-        if (rt->cgroup_fd >= 0 && !m->no_memory_controller) {
-                int r = cgroup_job_memory(rt->cgroup_fd, ret);
-                if (r >= 0)
-                        return 0;
-                /* The groups pmd makes share one parent: none has the controller. */
-                if (r == -ENODATA)
-                        m->no_memory_controller = true;
-        }
-        if (rt->cgroup_fd >= 0 && cgroup_rss(rt->cgroup_fd, ret) >= 0)
-                return 0;
-        if (rt->main_pgid <= 0) {
-                *ret = 0;
-                return 0;
-        }
-        return pgroup_usage(m, rt->main_pgid, NULL, ret);
+        int r = usage_refresh(m);
+        if (r < 0)
+                return r;
+        if (job_runtime(j)->usage.memory_bytes == UINT64_MAX)
+                return -ENODATA;
+        *ret = job_runtime(j)->usage.memory_bytes;
+        return 0;
 }
 
 /* ---- for the notify socket and the HTTP face ---- */

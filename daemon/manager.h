@@ -30,6 +30,12 @@ typedef struct ManagerOptions {
 } ManagerOptions;
 
 /* What the manager keeps per job beside the state machine (Job.manager_data). */
+/* A job's resource usage (job_usage_sample() in metrics.c). */
+typedef struct JobUsage {
+        uint64_t cpu_nsec;     /* UINT64_MAX: unknown */
+        uint64_t memory_bytes; /* UINT64_MAX: unknown */
+} JobUsage;
+
 typedef struct JobRuntime {
         Manager *manager;
         sd_event_source *timer;
@@ -55,6 +61,7 @@ typedef struct JobRuntime {
         JobLog *log;                  /* output capture (manager-log.c), made at the first spawn */
         uint64_t log_offset;          /* where the current run's output starts in NAME.log */
         char *heartbeat_token;        /* PMD_HEARTBEAT_TOKEN of the current run (hex), NULL before */
+        JobUsage usage;               /* for the D-Bus properties, as of Manager.usage_iteration */
 } JobRuntime;
 
 static inline JobRuntime *job_runtime(const Job *j) {

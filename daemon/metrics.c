@@ -1,7 +1,9 @@
 /* Monitoring data about jobs for the HTTP face: resource usage, the JOB object's fields, and the
  * Prometheus text format of /metrics.
  *
- * Usage is sampled for all jobs at once. A job with a cgroup costs two small file reads; jobs that
+ * Usage is sampled for all jobs at once, here only: the D-Bus properties use the same sample (one
+ * per loop iteration, manager.c). A job with a cgroup costs two small file reads (where the memory
+ * controller is missing, its processes' /proc/PID/statm instead of memory.current); jobs that
  * only have a process group are summed from /proc in one pass for all of them, keyed by process
  * group, because one /proc pass per job would make a scrape with 1000 jobs cost 1000 passes.
  *
@@ -33,10 +35,10 @@ typedef struct PgroupSum {
         uint64_t cpu_usec, rss;
 } PgroupSum;
 
-/* The fields pmd wants from what follows ") " in /proc/PID/stat: pgrp (3rd), utime (12th), stime
- * (13th), rss (22nd); by hand, as sscanf() was the larger part of a scrape with 1000 jobs. */
-static int stat_fields(const char *p, long *ret_pgrp, unsigned long *ret_utime, unsigned long *ret_stime,
-                       long *ret_rss) {
+/* The fields pmd wants from what follows ") " in /proc/PID/stat: pgrp (3rd), utime, stime, cutime,
+ * cstime (12th to 15th: the children a process waited for count, as they do in a cgroup's
+ * cpu.stat), rss (22nd); by hand, as sscanf() was the larger part of a scrape with 1000 jobs. */
+static int stat_fields(const char *p, long *ret_pgrp, unsigned long *ret_ticks, long *ret_rss) {
         unsigned long long v[22] = {};
 
         for (unsigned i = 0; i < 22; i++) {
@@ -60,8 +62,7 @@ static int stat_fields(const char *p, long *ret_pgrp, unsigned long *ret_utime, 
                         return -EBADMSG;
         }
         *ret_pgrp = (long) v[2];
-        *ret_utime = (unsigned long) v[11];
-        *ret_stime = (unsigned long) v[12];
+        *ret_ticks = (unsigned long) (v[11] + v[12] + v[13] + v[14]);
         *ret_rss = (long) v[21];
         return 0;
 }
@@ -79,7 +80,7 @@ static int pgroup_scan(Hashmap *groups) {
                 tck = 100;
         while ((de = readdir(d))) {
                 char path[64], buf[1024], *p;
-                unsigned long utime, stime;
+                unsigned long ticks;
                 long pg, rsspages;
                 PgroupSum *sum;
                 pid_t q;
@@ -99,14 +100,46 @@ static int pgroup_scan(Hashmap *groups) {
                 p = strrchr(buf, ')');
                 /* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
                  * utime stime cutime cstime priority nice threads itrealvalue starttime vsize rss */
-                if (!p || stat_fields(p + 2, &pg, &utime, &stime, &rsspages) < 0)
+                if (!p || stat_fields(p + 2, &pg, &ticks, &rsspages) < 0)
                         continue;
                 sum = pg > 0 ? hashmap_get(groups, HASHMAP_UINT(pg)) : NULL;
                 if (!sum)
                         continue;
-                sum->cpu_usec += (uint64_t) (utime + stime) * USEC_PER_SEC / (uint64_t) tck;
+                sum->cpu_usec += (uint64_t) ticks * USEC_PER_SEC / (uint64_t) tck;
                 sum->rss += (uint64_t) (rsspages > 0 ? rsspages : 0) * (uint64_t) page;
         }
+        return 0;
+}
+
+/* The resident memory of the processes of a cgroup without the memory controller: the sum of
+ * their /proc/PID/statm (statm is cheaper to make than stat, and only these processes are read). */
+static int cgroup_rss(int cgroup_fd, uint64_t *ret) {
+        _cleanup_free_ pid_t *pids = NULL;
+        long page = sysconf(_SC_PAGESIZE);
+        uint64_t sum = 0;
+        size_t n = 0;
+        int r;
+
+        r = cgroup_job_pids(cgroup_fd, &pids, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                char path[64], buf[128];
+                unsigned long size, resident;
+                ssize_t k;
+
+                (void) snprintf(path, sizeof(path), "/proc/%d/statm", (int) pids[i]);
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        continue; /* gone meanwhile */
+                k = read(fd, buf, sizeof(buf) - 1);
+                if (k <= 0)
+                        continue;
+                buf[k] = '\0';
+                if (sscanf(buf, "%lu %lu", &size, &resident) == 2)
+                        sum += (uint64_t) resident * (uint64_t) page;
+        }
+        *ret = sum;
         return 0;
 }
 
@@ -133,7 +166,8 @@ int job_usage_sample(Manager *m, Job **jobs, size_t n, JobUsage *ret) {
                                 ret[i].cpu_nsec = v * 1000;
                                 cpu = true;
                         }
-                        if (cgroup_job_memory(rt->cgroup_fd, &v) >= 0) {
+                        /* Without the memory controller: the group's processes, not a scan. */
+                        if (cgroup_job_memory(rt->cgroup_fd, &v) >= 0 || cgroup_rss(rt->cgroup_fd, &v) >= 0) {
                                 ret[i].memory_bytes = v;
                                 mem = true;
                         }

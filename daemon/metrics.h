@@ -8,14 +8,11 @@
 #include "manager.h"
 #include "util/job-json.h"
 
-typedef struct JobUsage {
-        uint64_t cpu_nsec;     /* UINT64_MAX: unknown */
-        uint64_t memory_bytes; /* UINT64_MAX: unknown */
-} JobUsage;
-
-/* Usage of jobs[0..n) into ret[0..n): the job's cgroup where pmd made one (cpu.stat,
- * memory.current), otherwise the sum over its process group, read in one pass over /proc for all
- * such jobs together (not one pass per job). A job with nothing running has 0. */
+/* Usage of jobs[0..n) into ret[0..n): the job's cgroup where pmd made one (cpu.stat, and
+ * memory.current or, without the memory controller, the statm of its processes), otherwise the
+ * sum over its process group (CPU including the children they waited for), read in one pass over
+ * /proc for all such jobs together (not one pass per job). A job with nothing running has 0. The
+ * only place usage is read: HTTP and D-Bus show the same numbers. */
 int job_usage_sample(Manager *m, Job **jobs, size_t n, JobUsage *ret);
 
 /* The exit status as the JOB object and the D-Bus ExitStatus show it: the status, 128+N for a
