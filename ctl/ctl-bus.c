@@ -227,8 +227,7 @@ static const char *error_in_words(const sd_bus_error *e, int r, int *ret_exit) {
                         return e->message ?: "invalid argument";
                 }
                 if (streq(e->name, SD_BUS_ERROR_NOT_SUPPORTED))
-                        return e->message && !streq(e->message, "Not supported.") ? e->message :
-                               "not supported by this pmd";
+                        return e->message ?: "not supported by this pmd";
                 if (streq(e->name, SD_BUS_ERROR_SERVICE_UNKNOWN) || streq(e->name, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
                         *ret_exit = CTL_EXIT_UNREACHABLE;
                         return "pmd is not running (nobody owns org.pmd1 on the bus)";
@@ -261,6 +260,14 @@ static const char *error_in_words(const sd_bus_error *e, int r, int *ret_exit) {
         default:
                 return strerror(r < 0 ? -r : r);
         }
+}
+
+bool ctl_report_job_error(const sd_bus_error *error, int r, const char *job, int *ret) {
+        int k = ctl_report_error(error, r, "%s", job);
+
+        if (*ret != CTL_EXIT_NO_SUCH_JOB && *ret != CTL_EXIT_UNREACHABLE)
+                *ret = k;
+        return k == CTL_EXIT_UNREACHABLE;
 }
 
 int ctl_report_error(const sd_bus_error *error, int r, const char *fmt, ...) {

@@ -218,10 +218,7 @@ int verb_status(int argc, char **argv) {
                         sd_bus_error_free(&error);
                         r = job_info_get(argv[i], &jobs[n], &error);
                         if (r < 0) {
-                                int k = ctl_report_error(&error, r, "%s", argv[i]);
-                                if (ret != CTL_EXIT_NO_SUCH_JOB && ret != CTL_EXIT_UNREACHABLE)
-                                        ret = k;
-                                if (k == CTL_EXIT_UNREACHABLE)
+                                if (ctl_report_job_error(&error, r, argv[i], &ret))
                                         break;
                                 continue;
                         }
@@ -422,10 +419,7 @@ static int job_call_many(int argc, char **argv, const char *method, int kind) {
 
                 r = ctl_call(method, &error, NULL, "s", argv[i]);
                 if (r < 0) {
-                        int k = ctl_report_error(&error, r, "%s", argv[i]);
-                        if (ret != CTL_EXIT_NO_SUCH_JOB && ret != CTL_EXIT_UNREACHABLE)
-                                ret = k;
-                        if (k == CTL_EXIT_UNREACHABLE)
+                        if (ctl_report_job_error(&error, r, argv[i], &ret))
                                 break;
                         continue;
                 }
@@ -547,11 +541,8 @@ int verb_kill(int argc, char **argv) {
         for (int i = 1; i < argc; i++) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 int r = ctl_call("KillJob", &error, NULL, "si", argv[i], (int32_t) sig);
-                if (r < 0) {
-                        int k = ctl_report_error(&error, r, "%s", argv[i]);
-                        if (ret != CTL_EXIT_NO_SUCH_JOB)
-                                ret = k;
-                }
+                if (r < 0 && ctl_report_job_error(&error, r, argv[i], &ret))
+                        break;
         }
         return ret;
 }

@@ -514,7 +514,8 @@ static int rotate(char **names, size_t n) {
                         if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD))
                                 return ctl_error(CTL_EXIT_FAILED, "this pmd cannot rotate logs over D-Bus; "
                                                  "send it SIGUSR1 instead");
-                        ret = ctl_report_error(&error, r, "%s", names[i]);
+                        if (ctl_report_job_error(&error, r, names[i], &ret))
+                                break;
                 }
         }
         return ret;

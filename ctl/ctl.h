@@ -62,6 +62,10 @@ int ctl_get_manager_property(const char *property, char type, void *ret, sd_bus_
 /* Prints "pmctl: CONTEXT: reason" (reason from the D-Bus error in words) and returns the exit
  * status it means. */
 int ctl_report_error(const sd_bus_error *error, int r, const char *fmt, ...) _printf_(3, 4);
+/* The same for one of several jobs, folding its exit status into *ret (an unknown job or an
+ * unreachable pmd wins over other failures). True when pmd cannot be reached: the other jobs
+ * need not be tried. */
+bool ctl_report_job_error(const sd_bus_error *error, int r, const char *job, int *ret);
 /* Prints "pmctl: message" to stderr, returns ret. */
 int ctl_error(int ret, const char *fmt, ...) _printf_(2, 3);
 

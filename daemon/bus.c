@@ -164,7 +164,7 @@ static int set_manager_error(sd_bus_error *error, int r, const char *name) {
         case -EINVAL:
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGS, "Invalid argument.");
         case -EOPNOTSUPP:
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Not supported.");
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "not supported by this pmd");
         default:
                 return sd_bus_error_set_errno(error, r);
         }
