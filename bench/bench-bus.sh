@@ -17,37 +17,22 @@ PMD=${PMD:-$SRC/build/daemon/pmd}
 PMCTL=${PMCTL:-$SRC/build/ctl/pmctl}
 [[ -x "$PMD" && -x "$PMCTL" ]] || { echo "build first: make" >&2; exit 1; }
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# A pmd left running by a failed round would load every later measurement: stop it on any exit.
-pid=
+. "$SRC/bench/lib.sh"
 # Times in µs from bash's own clock ($EPOCHREALTIME, no process of its own), so that only pmctl
 # is in the interval.
 
 W=$(mktemp -d /tmp/pmd-bench-bus.XXXXXX)
-trap '[[ -z "$pid" ]] || { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }; rm -rf "$W"' EXIT
+trap 'bench_pmd_stop; rm -rf "$W"' EXIT
 # shellcheck disable=SC2046
 cc -O2 -o "$W/client" "$SRC/bench/bench-bus-client.c" $(pkg-config --cflags --libs libsystemd)
 
 declare -a R_LIST R_JSON R_RT R_GMO R_START R_START1
 for round in $(seq "$ROUNDS"); do
         T="$W/r$round"
-        mkdir -p "$T/jobs"
-        for i in $(seq "$N"); do
-                printf '[Service]\nExecStart=/bin/sleep 100000\n' >"$T/jobs/s$i.job"
-        done
-        for i in $(seq 100); do
-                printf '[Service]\nExecStart=/bin/sleep 100000\nAutoStart=no\n' >"$T/jobs/q$i.job"
-        done
-        "$PMD" --job-dir "$T/jobs" --state-dir "$T/state" --log-dir "$T/log" --socket "$T/sock" \
-                --bus none --http off --log-level warning </dev/null >"$T/pmd.out" 2>&1 &
-        pid=$!
-        for _ in $(seq 600); do
-                n=$(sqlite3 -cmd '.timeout 1000' "$T/state/registry.db" \
-                        "SELECT count(*) FROM jobs WHERE state='running'" 2>/dev/null || echo 0)
-                [[ "$n" == "$N" ]] && break
-                sleep 0.1
-        done
-        [[ "$n" == "$N" ]] || { echo "only $n of $N running" >&2; kill "$pid"; exit 1; }
+        sleep_jobs "$T" "$N"
+        sleep_jobs "$T" 100 q $'AutoStart=no\n'
+        bench_pmd_start "$T"
+        bench_wait_running "$T" "$N"
         sleep 1
 
         list=() json=()
@@ -68,9 +53,7 @@ for round in $(seq "$ROUNDS"); do
                 "pmctl --json list $(ms "$mj") ms, ListJobs round trip ${rt} µs, GetManagedObjects ${gmo} µs," \
                 "$ns StartJob in a row ${total} ms (median ${per} µs, max ${max} µs)"
         R_LIST+=("$ml"); R_JSON+=("$mj"); R_RT+=("$rt"); R_GMO+=("$gmo"); R_START+=("$total"); R_START1+=("$per")
-        kill -TERM "$pid"
-        wait "$pid" || true
-        pid=
+        bench_pmd_stop
 done
 echo "medians of $ROUNDS rounds ($CALLS calls each), $N jobs running:"
 echo "  pmctl list, end to end       $(printf '%s\n' "${R_LIST[@]}" | median | awk '{printf "%.1f", $1/1000}') ms   (target < 50 ms)"

@@ -19,10 +19,7 @@ PY=/usr/bin/python3
 [[ -x "$PMD" ]] || { echo "build first: make" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "needs wrk" >&2; exit 1; }
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# A pmd left running by a failed round would load every later measurement: stop it on any exit.
-pid=
-trap '[[ -z "$pid" ]] || { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }' EXIT
+. "$SRC/bench/lib.sh"
 free_port() { $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 rps() { awk '/^Requests\/sec:/ { printf "%d", $2 }'; }
 metric() { curl -fsS "$URL/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
@@ -33,10 +30,7 @@ HB=2000000 # notify heartbeats per round
 declare -a R_STATUS R_METRICS R_SCRAPE R_HTTPHB R_NOTIFYHB R_CPU R_CTX
 for round in $(seq "$ROUNDS"); do
         T=$(mktemp -d /tmp/pmd-bench-http.XXXXXX)
-        mkdir -p "$T/jobs"
-        for i in $(seq "$N"); do
-                printf '[Service]\nExecStart=/bin/sleep 100000\n' >"$T/jobs/s$i.job"
-        done
+        sleep_jobs "$T" "$N"
         # The heartbeat senders: one leaves its token, one pings over NOTIFY_SOCKET once told to.
         printf '[Service]\nExecStart=/bin/sh -c '\''echo $$PMD_HEARTBEAT_TOKEN > %s/token; exec sleep 100000'\''\n' "$T" \
                 >"$T/jobs/hb.job"
@@ -53,15 +47,8 @@ EOF
         printf '[Service]\nExecStart=%s %s/ping.py\n' "$PY" "$T" >"$T/jobs/ping.job"
         port=$(free_port)
         URL="http://127.0.0.1:$port"
-        "$PMD" --job-dir "$T/jobs" --state-dir "$T/state" --log-dir "$T/log" --socket "$T/sock" \
-                --bus none --http "127.0.0.1:$port" --log-level warning </dev/null >"$T/pmd.out" 2>&1 &
-        pid=$!
-        for _ in $(seq 600); do
-                n=$(curl -fsS "$URL/status" 2>/dev/null | jq '[.jobs[] | select(.state == "running")] | length' || echo 0)
-                [[ "$n" == $((N + 2)) ]] && break
-                sleep 0.1
-        done
-        [[ "$n" == $((N + 2)) ]] || { echo "only $n of $((N + 2)) running" >&2; kill "$pid"; exit 1; }
+        bench_pmd_start "$T" --http "127.0.0.1:$port"
+        bench_wait_running "$T" $((N + 2))
         sleep 1
 
         # Idle first, before any client: CPU ticks and context switches over IDLE seconds.
@@ -103,9 +90,7 @@ EOF
         echo "round $round: /status ${R_STATUS[-1]} req/s, /metrics ${R_METRICS[-1]} req/s," \
                 "fresh scrape ${R_SCRAPE[-1]} ms, HTTP heartbeats ${R_HTTPHB[-1]}/s," \
                 "notify heartbeats ${R_NOTIFYHB[-1]}/s, idle ${IDLE}s: ${R_CPU[-1]} ticks, ${R_CTX[-1]} context switches"
-        kill -TERM "$pid"
-        wait "$pid" || true
-        pid=
+        bench_pmd_stop
         rm -rf "$T"
 done
 echo "median of $ROUNDS rounds, $N jobs: /status $(printf '%s\n' "${R_STATUS[@]}" | median) req/s;" \

@@ -22,10 +22,7 @@ BENCH_DIR=${BENCH_DIR:-/tmp}
 LINE=$(printf '%099d' 0) # 99 characters + newline = 100 bytes
 CLK=$(getconf CLK_TCK)
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# A pmd left running by a failed round would load every later measurement: stop it on any exit.
-pid=
-trap '[[ -z "$pid" ]] || { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }' EXIT
+. "$SRC/bench/lib.sh"
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
 

@@ -12,29 +12,14 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 PMD=${PMD:-$SRC/build/daemon/pmd}
 [[ -x "$PMD" ]] || { echo "build first: make" >&2; exit 1; }
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# A pmd left running by a failed round would load every later measurement: stop it on any exit.
-pid=
-trap '[[ -z "$pid" ]] || { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }' EXIT
+. "$SRC/bench/lib.sh"
 
 declare -a T_START RSS CPU CTX
 for round in $(seq "$ROUNDS"); do
         T=$(mktemp -d /tmp/pmd-bench.XXXXXX)
-        mkdir -p "$T/jobs"
-        for i in $(seq "$N"); do
-                printf '[Service]\nExecStart=/bin/sleep 100000\n' >"$T/jobs/s$i.job"
-        done
-        "$PMD" --job-dir "$T/jobs" --state-dir "$T/state" --log-dir "$T/log" --socket "$T/sock" \
-                --bus none --http off --log-level warning </dev/null >"$T/pmd.out" 2>&1 &
-        pid=$!
-        # Wait (bounded, 60 s) until every job is running, polling the registry gently.
-        for _ in $(seq 600); do
-                n=$(sqlite3 -cmd '.timeout 1000' "$T/state/registry.db" \
-                        "SELECT count(*) FROM jobs WHERE state='running'" 2>/dev/null || echo 0)
-                [[ "$n" == "$N" ]] && break
-                sleep 0.1
-        done
-        [[ "$n" == "$N" ]] || { echo "only $n of $N running" >&2; kill "$pid"; exit 1; }
+        sleep_jobs "$T" "$N"
+        bench_pmd_start "$T"
+        bench_wait_running "$T" "$N"
         # pmd's start (the audit's startup record is written first thing) to the last job running.
         start_ms=$(sqlite3 "$T/state/registry.db" "SELECT (SELECT max(since) FROM jobs) - \
                 (SELECT min(ts) FROM audit WHERE action='startup' AND ts >= (SELECT max(ts) FROM audit WHERE action='startup'))" |
@@ -52,9 +37,7 @@ for round in $(seq "$ROUNDS"); do
         ctx=$((c1 - c0))
         echo "round $round: all $N running ${start_ms} ms after startup; RSS $((rss_kib / 1024)).$(((rss_kib % 1024) * 10 / 1024)) MiB; idle ${IDLE}s: CPU ${cpu_ms} ms, ${ctx} context switches (wake-ups)"
         T_START+=("$start_ms"); RSS+=("$rss_kib"); CPU+=("$cpu_ms"); CTX+=("$ctx")
-        kill -TERM "$pid"
-        wait "$pid" || true
-        pid=
+        bench_pmd_stop
         rm -rf "$T"
 done
 echo "median over $ROUNDS rounds: start-to-all-running $(printf '%s\n' "${T_START[@]}" | median) ms," \
