@@ -458,15 +458,9 @@ int job_info_list(JobInfo **ret, size_t *ret_n, sd_bus_error *error) {
                         if (r < 0)
                                 goto fail;
                         if (streq(iface, PMD_JOB_IFACE)) {
-                                if (n == allocated) {
-                                        JobInfo *nl;
-                                        allocated = MAX(allocated * 2, 16u);
-                                        nl = realloc(l, allocated * sizeof(JobInfo));
-                                        if (!nl) {
-                                                r = -ENOMEM;
-                                                goto fail;
-                                        }
-                                        l = nl;
+                                if (GREEDY_REALLOC(l, allocated, n + 1, 16) < 0) {
+                                        r = -ENOMEM;
+                                        goto fail;
                                 }
                                 l[n] = (JobInfo) {};
                                 l[n].path = strdup(path);

@@ -247,14 +247,8 @@ static int collect_line(const char *line, void *userdata) {
                 c->reached_since = true;
                 return 0;
         }
-        if (c->n == c->alloc) {
-                size_t a = MAX(c->alloc * 2, (size_t) 64);
-                Entry *e = realloc(c->entries, a * sizeof(Entry));
-                if (!e)
-                        return -ENOMEM;
-                c->entries = e;
-                c->alloc = a;
-        }
+        if (GREEDY_REALLOC(c->entries, c->alloc, c->n + 1, 64) < 0)
+                return -ENOMEM;
         c->entries[c->n] = (Entry) { .ts = ts, .job = c->job, .gen = c->gen, .seq = c->n, .line = strdup(line) };
         if (!c->entries[c->n].line)
                 return -ENOMEM;

@@ -132,14 +132,8 @@ Table *table_free(Table *t) {
 int table_add_row(Table *t, const char *const *cells, int color_column, const char *color) {
         TableRow *row;
 
-        if (t->n_rows == t->allocated) {
-                size_t na = MAX(t->allocated * 2, 16u);
-                TableRow *nr = realloc(t->rows, na * sizeof(TableRow));
-                if (!nr)
-                        return -ENOMEM;
-                t->rows = nr;
-                t->allocated = na;
-        }
+        if (GREEDY_REALLOC(t->rows, t->allocated, t->n_rows + 1, 16) < 0)
+                return -ENOMEM;
         row = &t->rows[t->n_rows];
         row->cells = calloc(t->n_columns, sizeof(char *));
         if (!row->cells)

@@ -385,15 +385,8 @@ int cgroup_job_pids(int cgroup_fd, pid_t **ret, size_t *ret_n) {
                 v = strtol(p, &end, 10);
                 if (errno != 0 || end == p || v <= 0 || v > INT_MAX || (*end && *end != '\n'))
                         return -EBADMSG;
-                if (n >= allocated) {
-                        pid_t *np;
-
-                        allocated = allocated ? allocated * 2 : 16;
-                        np = realloc(pids, allocated * sizeof(pid_t));
-                        if (!np)
-                                return -ENOMEM;
-                        pids = np;
-                }
+                if (GREEDY_REALLOC(pids, allocated, n + 1, 16) < 0)
+                        return -ENOMEM;
                 pids[n++] = (pid_t) v;
         }
 

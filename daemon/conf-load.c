@@ -664,16 +664,9 @@ static int load_dir(const char *dir, Hashmap *all, const Diag *diag) {
                 }
                 if (de->d_name[0] == '.')
                         continue;
-                if (n_names == allocated) {
-                        char **a;
-
-                        allocated = MAX(allocated * 2, (size_t) 64);
-                        a = realloc(names, allocated * sizeof(char *));
-                        if (!a) {
-                                r = -ENOMEM;
-                                goto finish;
-                        }
-                        names = a;
+                if (GREEDY_REALLOC(names, allocated, n_names + 1, 64) < 0) {
+                        r = -ENOMEM;
+                        goto finish;
                 }
                 names[n_names] = strdup(de->d_name);
                 if (!names[n_names]) {

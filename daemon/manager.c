@@ -449,7 +449,6 @@ static int build_environment(Manager *m, Job *j, bool main, char ***ret) {
 }
 
 static int open_output(Manager *m, Job *j, const OutputSpec *o, int *ret) {
-        _cleanup_free_ char *path = NULL;
         int fd;
 
         switch (o->kind) {
@@ -1114,15 +1113,9 @@ static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *ssi, vo
 /* ---- ordering queue ---- */
 
 static void queue_candidate(Manager *m, Job *j) {
-        if (m->n_candidates == m->n_candidates_alloc) {
-                size_t n = MAX(m->n_candidates_alloc * 2, (size_t) 64);
-                Job **c = realloc(m->candidates, n * sizeof(Job *));
-                if (!c) {
-                        log_oom();
-                        return;
-                }
-                m->candidates = c;
-                m->n_candidates_alloc = n;
+        if (GREEDY_REALLOC(m->candidates, m->n_candidates_alloc, m->n_candidates + 1, 64) < 0) {
+                log_oom();
+                return;
         }
         m->candidates[m->n_candidates++] = j;
         (void) sd_event_source_set_enabled(m->queue_source, SD_EVENT_ONESHOT);

@@ -507,14 +507,8 @@ static Section *section_add(Reexec *r, const char *name) {
 }
 
 static int section_append(Section *s, const char *key, const char *value) {
-        if (s->n == s->n_alloc) {
-                size_t n = MAX(s->n_alloc * 2, (size_t) 16);
-                Entry *e = realloc(s->entries, n * sizeof(Entry));
-                if (!e)
-                        return -ENOMEM;
-                s->entries = e;
-                s->n_alloc = n;
-        }
+        if (GREEDY_REALLOC(s->entries, s->n_alloc, s->n + 1, 16) < 0)
+                return -ENOMEM;
         s->entries[s->n] = (Entry) { .key = strdup(key), .value = strdup(value) };
         if (!s->entries[s->n].key || !s->entries[s->n].value) {
                 free(s->entries[s->n].key);
@@ -571,7 +565,7 @@ static int on_deserialize_finish(sd_event_source *src, void *userdata) {
 
 int deserialize_open(Manager *m, int fd) {
         Reexec *r = manager_get_reexec(m);
-        _cleanup_close_ int owned = fd;
+        _cleanup_close_ _unused_ int owned = fd; /* closed on every way out */
         _cleanup_free_ char *buf = NULL;
         Section *cur = NULL;
         struct stat st;

@@ -21,6 +21,28 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* Room for at least need elements of size bytes in *p, which has room for *allocated: the room
+ * doubles (at least min), so that appending one at a time costs amortized O(1). 0, or -ENOMEM
+ * with *p and *allocated unchanged. */
+static inline int greedy_realloc(void **p, size_t *allocated, size_t need, size_t size, size_t min) {
+        size_t n;
+        void *q;
+
+        if (need <= *allocated)
+                return 0;
+        n = MAX(MAX(*allocated * 2, min), need);
+        if (n > SIZE_MAX / size)
+                return -ENOMEM;
+        q = realloc(*p, n * size);
+        if (!q)
+                return -ENOMEM;
+        *p = q;
+        *allocated = n;
+        return 0;
+}
+#define GREEDY_REALLOC(p, allocated, need, min) \
+        greedy_realloc((void **) &(p), &(allocated), (need), sizeof(*(p)), (min))
+
 #define assert_not_reached() \
         do {                 \
                 assert(!"code should not be reached"); \
