@@ -16,8 +16,17 @@
  * Back-pressure: when the file cannot be written (disk full, directory gone or unwritable), the
  * unwritten entries are kept, the pipe sources are switched off so the job blocks in write(2)
  * once its pipe is full, and a timer retries every LOG_RETRY_USEC. Nothing is dropped and
- * nothing polls while healthy. (The alternative, dropping lines to keep the job running, is not
- * offered: a supervisor that loses output silently is worse than one whose job waits.)
+ * nothing polls while healthy. [Log] OnWriteError=drop is the alternative: read on and drop (and
+ * count) what cannot be written, whole entries only.
+ *
+ * Write-behind: a log is written once and seldom read back, so it must not fill the page cache and
+ * push out what the jobs need. Every LOG_WRITEBEHIND bytes pmd starts the write-back of the step
+ * it has just written (sync_file_range(2): queues the I/O, does not wait for it) and drops the
+ * steps before it from the cache (POSIX_FADV_DONTNEED), up to LOG_WRITEBEHIND_TRIES steps back:
+ * that leaves alone what is still dirty or being written, so nothing waits for the disk, and a
+ * step the disk had not finished is dropped at a later try. The last one to two steps stay
+ * cached, for pmctl logs and tail -f. (The kernel's own write-back would start the same I/O only
+ * once a tenth of the memory is dirty, or after 30 s.)
  *
  * Memory per job is bounded: the unfinished line (< LOG_LINE_MAX), and, only while blocked, one
  * unconsumed read and the formatted entries of one flush. The read and format buffers are shared
@@ -36,6 +45,8 @@
 #define LOG_READ_MAX ((size_t) 1024 * 1024)
 #define LOG_OUT_FLUSH ((size_t) 1024 * 1024)
 #define LOG_PIPE_SIZE (1024 * 1024)
+#define LOG_WRITEBEHIND ((uint64_t) 8 * 1024 * 1024)
+#define LOG_WRITEBEHIND_TRIES 4
 #define LOG_RETRY_USEC (1 * USEC_PER_SEC)
 /* An unfinished line is written out after the pipe has been quiet this long. */
 #define LOG_QUIET_USEC (100 * USEC_PER_MSEC)
@@ -454,6 +465,8 @@ struct JobLog {
 
         int fd;
         uint64_t size;
+        bool write_behind;     /* fd is a regular file: see "Write-behind" */
+        uint64_t wb_started;   /* write-back was started up to here */
         StreamState streams[_LOG_STREAM_MAX];
         LogBuffer pending; /* formatted, not yet written (blocked) */
         int error;         /* why it is blocked */
@@ -574,7 +587,25 @@ static int file_open(JobLog *l) {
         l->fd = fd;
         l->size = (uint64_t) st.st_size;
         l->tail_partial = 0;
+        l->write_behind = S_ISREG(st.st_mode);
+        l->wb_started = l->size & ~(uint64_t) 4095;
         return 0;
+}
+
+/* See "Write-behind" above. Errors are of no consequence: the kernel writes the pages in its
+ * own time, as it would without this. */
+static void file_write_behind(JobLog *l) {
+        uint64_t end, from;
+
+        if (!l->write_behind || l->size < l->wb_started + LOG_WRITEBEHIND)
+                return;
+        end = l->size & ~(uint64_t) 4095;
+        from = l->wb_started > LOG_WRITEBEHIND_TRIES * LOG_WRITEBEHIND ?
+                       l->wb_started - LOG_WRITEBEHIND_TRIES * LOG_WRITEBEHIND : 0;
+        if (l->wb_started > from)
+                (void) posix_fadvise(l->fd, (off_t) from, (off_t) (l->wb_started - from), POSIX_FADV_DONTNEED);
+        (void) sync_file_range(l->fd, (off_t) l->wb_started, (off_t) (end - l->wb_started), SYNC_FILE_RANGE_WRITE);
+        l->wb_started = end;
 }
 
 static void file_close(JobLog *l) {
@@ -640,6 +671,7 @@ static int file_write(JobLog *l, const char *p, size_t n, size_t *ret_done) {
                 l->size += (uint64_t) k;
         }
         *ret_done = done;
+        file_write_behind(l);
         return 0;
 }
 

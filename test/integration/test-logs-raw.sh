@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# [Log] Format=raw: the job's bytes reach its log unchanged (spliced, no framing, no time
-# stamps), rotation by size keeps every byte exactly once across the files, and a reload can
-# switch a job between raw and text.
+# [Log] Format=raw: the job's bytes reach its log unchanged (no framing, no time stamps),
+# rotation by size keeps every byte exactly once across the files, and a reload can switch a job
+# between raw and text.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
