@@ -1270,6 +1270,16 @@ int job_log_put_back_pending(JobLog *l, const void *data, size_t len) {
         return 0;
 }
 
+bool job_log_get_failing(JobLog *l, uint64_t *ret_dropped) {
+        *ret_dropped = l->dropped;
+        return l->failing;
+}
+
+void job_log_put_back_failing(JobLog *l, uint64_t dropped) {
+        l->failing = true;
+        l->dropped += dropped;
+}
+
 uint64_t job_log_offset(JobLog *l) {
         if (l->fd < 0)
                 (void) file_open(l);

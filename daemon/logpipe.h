@@ -148,6 +148,10 @@ const LogBuffer *job_log_get_carry(JobLog *l, LogStream s);
 const LogBuffer *job_log_get_pending(JobLog *l);
 int job_log_put_back(JobLog *l, LogStream s, const void *carry, size_t carry_len);
 int job_log_put_back_pending(JobLog *l, const void *data, size_t len);
+/* And with OnWriteError=drop, whether writing fails (the old image has said so) and how many
+ * entries were dropped since then: the new image reports the count when a write goes through. */
+bool job_log_get_failing(JobLog *l, uint64_t *ret_dropped);
+void job_log_put_back_failing(JobLog *l, uint64_t dropped);
 
 /* Blocked (disk full, directory gone): the last error, or 0 when writing. */
 int job_log_error(JobLog *l);

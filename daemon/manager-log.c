@@ -201,7 +201,8 @@ static int serialize_bytes(Serializer *s, const char *key, const LogBuffer *b) {
         return serialize_item(s, key, hex);
 }
 
-/* Keys: "NAME:stdout:r", "NAME:stdout:w", "NAME:stdout:carry" (hex), "NAME:pending" (hex). */
+/* Keys: "NAME:stdout:r", "NAME:stdout:w", "NAME:stdout:carry" (hex), "NAME:pending" (hex), and
+ * "NAME:dropped" (decimal) while an OnWriteError=drop log cannot be written. */
 static int logs_serialize(Manager *m, Serializer *s, void *userdata) {
         Job **l;
         size_t n;
@@ -233,6 +234,11 @@ static int logs_serialize(Manager *m, Serializer *s, void *userdata) {
                 (void) snprintf(key, sizeof(key), "%s:pending", l[i]->name);
                 if (r >= 0)
                         r = serialize_bytes(s, key, job_log_get_pending(jl));
+                uint64_t dropped;
+                if (r >= 0 && job_log_get_failing(jl, &dropped)) {
+                        (void) snprintf(key, sizeof(key), "%s:dropped", l[i]->name);
+                        r = serialize_item_format(s, key, "%" PRIu64, dropped);
+                }
         }
         free(l);
         return r;
@@ -288,6 +294,10 @@ static void deserialize_job(Manager *m, Job *j) {
                 if (v && hex_decode(v, &pending) >= 0)
                         (void) job_log_put_back_pending(rt->log, pending.data, pending.len);
                 log_buffer_done(&pending);
+                (void) snprintf(key, sizeof(key), "%s:dropped", j->name);
+                uint64_t dropped;
+                if (deserialize_get_u64(m, SECTION, key, &dropped) >= 0)
+                        job_log_put_back_failing(rt->log, dropped);
                 job_log_set_pid(rt->log, j->main_pid);
         }
 }

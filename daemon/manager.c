@@ -1600,9 +1600,8 @@ static int manager_load_jobs(Manager *m, bool reload) {
                                     *d);
                 manager_log_deserialize(m);
                 /* Uptime counts from the first start, not from the re-execution. */
-                const char *started = deserialize_get(m, "manager", "startup-realtime");
-                unsigned long long t;
-                if (started && sscanf(started, "%llu", &t) == 1 && t > 0)
+                uint64_t t;
+                if (deserialize_get_u64(m, "manager", "startup-realtime", &t) >= 0 && t > 0)
                         m->startup_realtime = (usec_t) t;
         }
 

@@ -653,6 +653,21 @@ const char *deserialize_get(Manager *m, const char *section, const char *key) {
         return NULL;
 }
 
+static int parse_u64(const char *v, uint64_t *ret) {
+        char *end;
+        errno = 0;
+        unsigned long long x = strtoull(v, &end, 10);
+        if (errno || end == v || *end)
+                return -EINVAL;
+        *ret = x;
+        return 0;
+}
+
+int deserialize_get_u64(Manager *m, const char *section, const char *key, uint64_t *ret) {
+        const char *v = deserialize_get(m, section, key);
+        return v ? parse_u64(v, ret) : -ENOENT;
+}
+
 int deserialize_foreach(Manager *m, const char *section,
                         int (*cb)(const char *key, const char *value, void *userdata), void *userdata) {
         Reexec *r = manager_get_reexec(m);
@@ -700,15 +715,6 @@ int deserialize_take_fd(Manager *m, const char *section, const char *key, int *r
 
 /* ---- jobs ---- */
 
-static int parse_u64(const char *v, uint64_t *ret) {
-        char *end;
-        errno = 0;
-        unsigned long long x = strtoull(v, &end, 10);
-        if (errno || end == v || *end)
-                return -EINVAL;
-        *ret = x;
-        return 0;
-}
 
 static int parse_i64(const char *v, int64_t *ret) {
         char *end;

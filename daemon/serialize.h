@@ -27,6 +27,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "util/macro.h"
 
@@ -55,6 +56,8 @@ void serialize_unregister(Manager *m, const char *section);
 bool deserialize_active(Manager *m);
 /* The first value of key in section, or NULL. */
 const char *deserialize_get(Manager *m, const char *section, const char *key);
+/* The same, a decimal number: -ENOENT when there is none, -EINVAL when it is not one. */
+int deserialize_get_u64(Manager *m, const char *section, const char *key, uint64_t *ret);
 /* Each key=value of section in order; stops at cb's first negative return, which it returns. */
 int deserialize_foreach(Manager *m, const char *section,
                         int (*cb)(const char *key, const char *value, void *userdata), void *userdata);

@@ -3,7 +3,7 @@
 # (RLIMIT_FSIZE, so a write fails with EFBIG and pmd is not killed by SIGXFSZ), the job writes
 # past it and is not held back; the file ends with a whole line (the rest of the entry that was
 # cut is kept, the entries after it dropped); after a rotation the log goes on and pmd says how
-# many lines were dropped.
+# many lines were dropped, also when it re-executed in between.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 require_cmd prlimit
@@ -37,6 +37,17 @@ bad=$(grep -cvE "$line_ok" "$T/log/dropper.log" || true)
 [[ "$bad" == 0 ]] || fail "$bad broken lines: $(grep -vE "$line_ok" "$T/log/dropper.log" | head -3)"
 seen=$(grep -cE ' stdout [0-9]+$' "$T/log/dropper.log")
 ((seen > 10000 && seen < 300000)) || fail "$seen numbered lines in the log"
+
+# A re-execution while lines are being dropped: the new image counts on from the old one's count,
+# and does not say again that the log cannot be written.
+if [[ -x "$PMCTL" ]]; then
+        "$PMCTL" --socket "$T/pmd.sock" daemon-reexec >/dev/null || fail "pmctl daemon-reexec"
+        wait_until 10 grep -q "re-executed" "$T/pmd.out" || fail "pmd did not re-execute"
+        pid_alive "$PMD_PID" || fail "pmd died re-executing"
+        sleep 0.3 # some ticks to drop in the new image
+        n=$(grep -c "dropper: cannot write its log" "$T/pmd.out")
+        [[ "$n" == 1 ]] || fail "the failing log was reported $n times"
+fi
 
 # Room again: a rotation starts a new file; the ticks go on there and the loss is counted.
 if [[ -x "$PMCTL" ]]; then

@@ -65,6 +65,10 @@ wait_until 10 grep -q "running (re-executed)" "$T/pmd.out"
 pid_alive "$PMD_PID" || fail "pmd is gone"
 wait_until 10 pmctl reload
 
+# Uptime counts from the first start (more than the 1 s slept above), not from the exec.
+up=$(pmctl --json list | jq .uptime_sec)
+((up >= 1)) || fail "uptime after the re-execution is $up s"
+
 # Nothing was restarted: same pids, the same runs.
 [[ "$(sql "SELECT name, pid FROM jobs WHERE name IN ('steady','counter','stubborn') ORDER BY name")" == \
         "$pids_before" ]] || fail "pids changed: $(sql "SELECT name, pid FROM jobs")"
