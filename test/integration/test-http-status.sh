@@ -87,7 +87,7 @@ done
 [[ "$(metric pmd_job_up 'job="once"')" == 0 ]] || fail "pmd_job_up once"
 [[ "$(metric pmd_job_state 'job="once",state="failed"')" == 1 ]] || fail "pmd_job_state"
 [[ "$(metric pmd_job_last_exit_status 'job="once"')" == 3 ]] || fail "last exit status"
-curl -sS -D - -o /dev/null "$HTTP/metrics" | grep -qi '^Content-Type: text/plain; version=0.0.4' || fail "content type"
+curl -sS -D - -o /dev/null "$HTTP/metrics" | grep -i '^Content-Type: text/plain; version=0.0.4' >/dev/null || fail "content type"
 
 # IPv6: pmd on [::1]; and "[::]" takes IPv4 as well.
 if python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
