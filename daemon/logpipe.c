@@ -21,12 +21,16 @@
  *
  * Write-behind: a log is written once and seldom read back, so it must not fill the page cache and
  * push out what the jobs need. Every LOG_WRITEBEHIND bytes pmd starts the write-back of the step
- * it has just written (sync_file_range(2): queues the I/O, does not wait for it) and drops the
- * steps before it from the cache (POSIX_FADV_DONTNEED), up to LOG_WRITEBEHIND_TRIES steps back:
- * that leaves alone what is still dirty or being written, so nothing waits for the disk, and a
- * step the disk had not finished is dropped at a later try. The last one to two steps stay
- * cached, for pmctl logs and tail -f. (The kernel's own write-back would start the same I/O only
- * once a tenth of the memory is dirty, or after 30 s.)
+ * it has just written (sync_file_range(2) queues the I/O without waiting for it to be done) and
+ * drops the steps before it from the cache (POSIX_FADV_DONTNEED), up to LOG_WRITEBEHIND_TRIES
+ * steps back: that leaves alone what is still dirty or being written, so nothing waits for the
+ * disk, and a step the disk had not finished is dropped at a later try. The last one to two steps
+ * stay cached, for pmctl logs and tail -f. The kernel's own write-back would start the same I/O
+ * only once a tenth of the memory is dirty, or after 30 s. Queuing waits only when the disk's
+ * queue is full, that is when jobs write faster than the disk: their output then goes at the
+ * disk's pace, a step at a time, where the kernel would let dirty pages pile up to a fifth of the
+ * memory and then hold pmd in write(2) for up to 200 ms at a time. The step is small (4 MiB) so
+ * that such a wait is short.
  *
  * Memory per job is bounded: the unfinished line (< LOG_LINE_MAX), and, only while blocked, one
  * unconsumed read and the formatted entries of one flush. The read and format buffers are shared
@@ -45,8 +49,8 @@
 #define LOG_READ_MAX ((size_t) 1024 * 1024)
 #define LOG_OUT_FLUSH ((size_t) 1024 * 1024)
 #define LOG_PIPE_SIZE (1024 * 1024)
-#define LOG_WRITEBEHIND ((uint64_t) 8 * 1024 * 1024)
-#define LOG_WRITEBEHIND_TRIES 4
+#define LOG_WRITEBEHIND ((uint64_t) 4 * 1024 * 1024)
+#define LOG_WRITEBEHIND_TRIES 8
 #define LOG_RETRY_USEC (1 * USEC_PER_SEC)
 /* An unfinished line is written out after the pipe has been quiet this long. */
 #define LOG_QUIET_USEC (100 * USEC_PER_MSEC)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Write-behind: a log that grows does not stay in the page cache. pmd starts the write-back of
-# every 8 MiB it writes and drops what the disk has written from the cache, keeping only the
+# every 4 MiB it writes and drops what the disk has written from the cache, keeping only the
 # last steps; every line still arrives, in order. The job writes 64 MiB in 8 MiB steps a fifth
 # of a second apart, so that a disk of 40 MB/s or more has written each step before pmd tries to
 # drop it.
