@@ -715,7 +715,6 @@ int deserialize_take_fd(Manager *m, const char *section, const char *key, int *r
 
 /* ---- jobs ---- */
 
-
 static int parse_i64(const char *v, int64_t *ret) {
         char *end;
         errno = 0;
