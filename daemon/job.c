@@ -750,10 +750,12 @@ int job_on_watchdog(Job *j, usec_t now, JobActions *a) {
         switch (j->state) {
         case JOB_RUNNING:
                 set_result(j, JOB_FAILURE_WATCHDOG);
-                /* SIGABRT first, so the program can dump core; then the normal stop. */
-                push(a, (JobAction) { .type = JOB_ACTION_KILL, .signal = SIGABRT, .who = KILL_WHO_MAIN });
+                /* SIGABRT, so that the program can dump core (systemd's default WatchdogSignal=),
+                 * to the processes KillMode= names, then nothing but SIGKILL after
+                 * TimeoutStopSec=. Not KillSignal= at once: a fatal signal that dumps no core
+                 * ends the process as soon as it is sent, before it has taken the SIGABRT. */
                 job_set_state(j, JOB_STOP_SIGTERM, now, a);
-                kill_all(j, j->config->kill_signal, a);
+                kill_all(j, SIGABRT, a);
                 push_timer(j, a, deadline(now, j->config->timeout_stop_usec));
                 return 0;
         case JOB_DEAD:

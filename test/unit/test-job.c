@@ -496,7 +496,10 @@ TEST(watchdog) {
         ASSERT_EQ(j->timer_usec, 3 * SEC);
         a = (JobActions) {};
         job_on_timeout(j, 3 * SEC, &a);
-        ASSERT_TRUE(has_kill(&a, SIGABRT, KILL_WHO_MAIN));
+        ASSERT_TRUE(has_kill(&a, SIGABRT, KILL_WHO_ALL));
+        /* No SIGTERM with it: it would end the process before it takes the SIGABRT. */
+        ASSERT_TRUE(!has_kill(&a, SIGTERM, KILL_WHO_ALL));
+        ASSERT_TRUE(!has_kill(&a, SIGTERM, KILL_WHO_MAIN));
         exit_main(j, CLD_DUMPED, SIGABRT, true, 4 * SEC, &a);
         ASSERT_STREQ(PUBLIC(j), "backoff");
         ASSERT_STREQ(job_result_to_string(j->result), "watchdog");
@@ -530,7 +533,7 @@ TEST(heartbeat_and_watchdog_usec) {
         ASSERT_EQ(job_set_watchdog(j, 0, 5 * SEC, &a), -EINVAL);
         a = (JobActions) {};
         job_on_timeout(j, 6 * SEC, &a);
-        ASSERT_TRUE(has_kill(&a, SIGABRT, KILL_WHO_MAIN));
+        ASSERT_TRUE(has_kill(&a, SIGABRT, KILL_WHO_ALL));
         ASSERT_STREQ(job_result_to_string(j->result), "watchdog");
         exit_main(j, CLD_DUMPED, SIGABRT, true, 6 * SEC, &a);
         ASSERT_STREQ(PUBLIC(j), "backoff");
@@ -552,9 +555,20 @@ TEST(watchdog_trigger) {
         ASSERT_STREQ(PUBLIC(j), "running");
         ASSERT_EQ(a.n, 0);
         ASSERT_OK(job_on_watchdog(j, SEC, &a)); /* WATCHDOG=trigger works without WatchdogSec= */
-        ASSERT_TRUE(has_kill(&a, SIGABRT, KILL_WHO_MAIN));
+        ASSERT_TRUE(has_kill(&a, SIGABRT, KILL_WHO_ALL));
         ASSERT_STREQ(PUBLIC(j), "stopping");
         ASSERT_STREQ(job_result_to_string(j->result), "watchdog");
+        job_free(j);
+
+        /* KillMode=mixed: the main process only, as its KillSignal= would be. */
+        j = make_job((const char *const[]) { "ExecStart", "/bin/sleep 100", "KillMode", "mixed", NULL });
+        a = (JobActions) {};
+        job_start(j, 0, &a);
+        spawned(j, &a, 10);
+        a = (JobActions) {};
+        ASSERT_OK(job_on_watchdog(j, SEC, &a));
+        ASSERT_TRUE(has_kill(&a, SIGABRT, KILL_WHO_MAIN));
+        ASSERT_TRUE(!has_kill(&a, SIGABRT, KILL_WHO_ALL));
         job_free(j);
 }
 
