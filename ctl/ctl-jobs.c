@@ -394,6 +394,19 @@ static int wait_for_jobs(sd_bus *bus, WaitContext *ctx) {
         return ret;
 }
 
+/* pmd answers ReloadJob once the reload has ended, which may take the job's TimeoutStartSec=. */
+static void reload_call_timeout(sd_bus *bus, const char *name) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        JobInfo j = {};
+        usec_t t = arg_timeout;
+
+        if (t == 0 && job_info_get(name, &j, &error) >= 0)
+                t = timeout_or_default(j.timeout_start_usec) + WAIT_SLACK_USEC;
+        job_info_done(&j);
+        if (t > 0)
+                (void) sd_bus_set_method_call_timeout(bus, t);
+}
+
 static int job_call_many(int argc, char **argv, const char *method, int kind) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         WaitContext ctx = {};
@@ -417,6 +430,8 @@ static int job_call_many(int argc, char **argv, const char *method, int kind) {
         for (int i = 1; i < argc; i++) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
+                if (streq(method, "ReloadJob"))
+                        reload_call_timeout(bus, argv[i]);
                 r = ctl_call(method, &error, NULL, "s", argv[i]);
                 if (r < 0) {
                         if (ctl_report_job_error(&error, r, argv[i], &ret))

@@ -66,6 +66,14 @@ struct PrivateConn {
         PrivateConn *prev, *next;
 };
 
+/* A ReloadJob call waiting for the end of its reload; answered by pending_reloads_check(). */
+typedef struct PendingReload {
+        sd_bus_message *call;
+        char *job;
+        uint64_t ticket; /* the job's reloads_begun once this reload began */
+        struct PendingReload *next;
+} PendingReload;
+
 /* What the bus daemon told us about a sender. */
 typedef struct CachedCreds {
         char *sender; /* the key */
@@ -100,6 +108,7 @@ struct Bus {
 
         Hashmap *creds_cache;     /* sender → CachedCreds */
         AuthQuery *queries;
+        PendingReload *reloads;
 
         /* The call being dispatched again once its sender's credentials arrived. */
         sd_bus_message *authorized_call;
@@ -499,6 +508,69 @@ static int method_get_job(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return sd_bus_reply_method_return(msg, "o", path);
 }
 
+/* ---- ReloadJob: the answer comes when the reload has ended, as with systemctl reload ---- */
+
+static PendingReload *pending_reload_free(PendingReload *p) {
+        PendingReload *next = p->next;
+
+        sd_bus_message_unref(p->call);
+        free(p->job);
+        free(p);
+        return next;
+}
+
+static int pending_reload_add(Bus *b, sd_bus_message *call, const char *name) {
+        Job *j = manager_get_job(b->manager, name);
+        PendingReload *p;
+
+        if (!j)
+                return -ENOENT;
+        p = calloc(1, sizeof(PendingReload));
+        if (!p || !(p->job = strdup(name))) {
+                free(p);
+                return -ENOMEM;
+        }
+        p->call = sd_bus_message_ref(call);
+        p->ticket = j->reloads_begun;
+        p->next = b->reloads;
+        b->reloads = p;
+        return 0;
+}
+
+static void pending_reload_answer(PendingReload *p, const Job *j) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (!j)
+                (void) sd_bus_error_setf(&error, SD_BUS_ERROR_FAILED, "Job '%s' was removed before its reload ended.",
+                                         p->job);
+        else if (j->reload_result == _JOB_RESULT_INVALID)
+                (void) sd_bus_error_setf(&error, SD_BUS_ERROR_FAILED, "Job '%s' stopped before its reload ended.",
+                                         p->job);
+        else if (j->reload_result != JOB_SUCCESS)
+                (void) sd_bus_error_setf(&error, SD_BUS_ERROR_FAILED, "Reload of job '%s' failed: %s.", p->job,
+                                         job_result_to_string(j->reload_result));
+        r = sd_bus_error_is_set(&error) ? sd_bus_reply_method_error(p->call, &error)
+                                        : sd_bus_reply_method_return(p->call, NULL);
+        if (r < 0) /* the caller went away meanwhile */
+                log_debug_errno(r, "Failed to answer the reload of %s: %m", p->job);
+}
+
+/* After a change of the job: answer the calls whose reload has ended (or whose job is gone). */
+static void pending_reloads_check(Bus *b, const JobChange *c) {
+        for (PendingReload **pp = &b->reloads; *pp;) {
+                PendingReload *p = *pp;
+                Job *j = c->job;
+
+                if (!streq(p->job, c->name) || (j && j->reloads_ended < p->ticket)) {
+                        pp = &p->next;
+                        continue;
+                }
+                pending_reload_answer(p, j);
+                *pp = pending_reload_free(p);
+        }
+}
+
 typedef enum JobVerb {
         VERB_START,
         VERB_STOP,
@@ -548,6 +620,8 @@ static int job_verb(sd_bus_message *msg, Bus *b, JobVerb verb, sd_bus_message_ha
                 if (r == -EBUSY)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
                                                  "Job '%s' is not running, or a reload of it is under way.", name);
+                if (r >= 0 && pending_reload_add(b, msg, name) >= 0)
+                        return 1; /* answered when the reload has ended */
                 break;
         case VERB_ENABLE:
         case VERB_DISABLE:
@@ -1449,6 +1523,7 @@ static void on_job_changed(Manager *m, const JobChange *j, void *userdata) {
         Bus *b = userdata;
         _cleanup_free_ char *path = job_object_path(j->name);
 
+        pending_reloads_check(b, j);
         if (!path)
                 return;
         if (b->bus && sd_bus_is_ready(b->bus) > 0) {
@@ -1529,6 +1604,8 @@ Bus *bus_free(Bus *b) {
 
         while (b->queries)
                 auth_query_free(b->queries);
+        while (b->reloads)
+                b->reloads = pending_reload_free(b->reloads);
         while (b->conns)
                 private_conn_free(b->conns);
         b->disconnect_slot = sd_bus_slot_unref(b->disconnect_slot);

@@ -222,6 +222,8 @@ static void set_result(Job *j, JobResult r) {
 static void job_set_state(Job *j, JobState s, usec_t now, JobActions *a) {
         JobState old = j->state;
 
+        if (old == JOB_RELOAD && s != JOB_RELOAD)
+                j->reloads_ended++;
         j->state = s;
         if (!in_set(s, states_with_timer))
                 push_timer(j, a, USEC_INFINITY);
@@ -431,6 +433,8 @@ int job_reload(Job *j, usec_t now, JobActions *a) {
         case JOB_RUNNING:
                 if (j->config->exec_reload.n == 0)
                         return -EOPNOTSUPP;
+                j->reloads_begun++;
+                j->reload_result = _JOB_RESULT_INVALID; /* until it ends as it should */
                 spawn(j, JOB_COMMAND_RELOAD, 0, false, a);
                 job_set_state(j, JOB_RELOAD, now, a);
                 push_timer(j, a, deadline(now, j->config->timeout_start_usec));
@@ -642,7 +646,8 @@ static int on_control_exit(Job *j, const ExitInfo *e, usec_t now, JobActions *a)
                         spawn(j, JOB_COMMAND_RELOAD, j->command_index + 1, false, a);
                         return 0;
                 }
-                /* A failed reload leaves the job running, as systemd does. */
+                /* Done, or a command failed: the job runs on either way, as with systemd. */
+                j->reload_result = r;
                 enter_running(j, now, a);
                 return 0;
         case JOB_STOP:
@@ -717,6 +722,7 @@ int job_on_timeout(Job *j, usec_t now, JobActions *a) {
         case JOB_RELOAD:
                 /* The reload command hangs: kill it, keep the job. */
                 push(a, (JobAction) { .type = JOB_ACTION_KILL, .signal = SIGKILL, .who = KILL_WHO_CONTROL });
+                j->reload_result = JOB_FAILURE_TIMEOUT;
                 enter_running(j, now, a);
                 return 0;
         case JOB_STOP:

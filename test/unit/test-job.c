@@ -615,6 +615,61 @@ TEST(stopping_notified) {
         job_free(j);
 }
 
+TEST(reload_results) {
+        Job *j = make_job((const char *const[]) { "ExecStart", "/bin/sleep 100", "ExecReload", "/bin/a",
+                                                  "ExecReload", "/bin/b", "TimeoutStartSec", "5s", NULL });
+        JobActions a = {};
+        ExitInfo ok = { .main = false, .code = CLD_EXITED, .status = 0, .group_empty = false };
+        ExitInfo bad = { .main = false, .code = CLD_EXITED, .status = 3, .group_empty = false };
+
+        job_start(j, 0, &a);
+        spawned(j, &a, 10);
+        /* Both commands succeed: one reload begun and ended, with success. */
+        a = (JobActions) {};
+        ASSERT_OK(job_reload(j, SEC, &a));
+        ASSERT_EQ(j->reloads_begun, 1);
+        ASSERT_EQ(j->reloads_ended, 0);
+        spawned(j, &a, 11);
+        a = (JobActions) {};
+        job_on_exit(j, &ok, SEC, &a);
+        ASSERT_EQ(j->state, JOB_RELOAD); /* the second command */
+        ASSERT_EQ(j->reloads_ended, 0);
+        spawned(j, &a, 12);
+        a = (JobActions) {};
+        job_on_exit(j, &ok, SEC, &a);
+        ASSERT_EQ(j->state, JOB_RUNNING);
+        ASSERT_EQ(j->reloads_ended, 1);
+        ASSERT_EQ(j->reload_result, JOB_SUCCESS);
+        /* The first command fails: the reload ends there, with its result. */
+        a = (JobActions) {};
+        ASSERT_OK(job_reload(j, 2 * SEC, &a));
+        spawned(j, &a, 13);
+        a = (JobActions) {};
+        job_on_exit(j, &bad, 2 * SEC, &a);
+        ASSERT_EQ(j->state, JOB_RUNNING);
+        ASSERT_EQ(j->reloads_ended, 2);
+        ASSERT_EQ(j->reload_result, JOB_FAILURE_EXIT_CODE);
+        /* Past TimeoutStartSec=: timeout. */
+        a = (JobActions) {};
+        ASSERT_OK(job_reload(j, 3 * SEC, &a));
+        spawned(j, &a, 14);
+        a = (JobActions) {};
+        job_on_timeout(j, 8 * SEC, &a);
+        ASSERT_EQ(j->state, JOB_RUNNING);
+        ASSERT_EQ(j->reloads_ended, 3);
+        ASSERT_EQ(j->reload_result, JOB_FAILURE_TIMEOUT);
+        /* Stopped during a reload: ended, without a result of its own. */
+        a = (JobActions) {};
+        ASSERT_OK(job_reload(j, 9 * SEC, &a));
+        spawned(j, &a, 15);
+        a = (JobActions) {};
+        job_stop(j, 9 * SEC, &a);
+        ASSERT_EQ(j->reloads_begun, 4);
+        ASSERT_EQ(j->reloads_ended, 4);
+        ASSERT_EQ(j->reload_result, _JOB_RESULT_INVALID);
+        job_free(j);
+}
+
 TEST(dependency_failure) {
         Job *j = make_job((const char *const[]) { "ExecStart", "/bin/true", NULL });
         JobActions a = {};
@@ -658,6 +713,7 @@ int main(void) {
         RUN(watchdog_trigger);
         RUN(extend_timeout);
         RUN(stopping_notified);
+        RUN(reload_results);
         RUN(dependency_failure);
         RUN(tables);
         return 0;
