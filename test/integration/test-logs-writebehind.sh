@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Write-behind: a log that grows does not stay in the page cache. pmd starts the write-back of
 # every 4 MiB it writes and drops what the disk has written from the cache, keeping only the
-# last steps; every line still arrives, in order. The job writes 64 MiB in 8 MiB steps a fifth
-# of a second apart, so that a disk of 40 MB/s or more has written each step before pmd tries to
-# drop it.
+# last steps; every line still arrives, in order. The job writes 64 MiB in 8 MiB steps half a
+# second apart, so that a disk of 25 MB/s or more has written each step (11 MiB of log) while pmd
+# still tries to drop it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 require_cmd fincore
@@ -14,7 +14,7 @@ esac
 cat >"$T/gen.sh" <<'EOF'
 for c in 0 1 2 3 4 5 6 7; do
         awk -v c="$c" 'BEGIN { for (i = c * 83886; i < (c + 1) * 83886; i++) printf "%099d\n", i }'
-        sleep 0.2
+        sleep 0.5
 done
 EOF
 write_job big <<EOF
