@@ -1099,17 +1099,11 @@ static int job_property_get(sd_bus *bus, const char *path, const char *interface
                         s = c->error;
                 return append_text(reply, s);
         }
-        if (streq(property, "CPUUsageNSec")) {
-                uint64_t usec = 0;
-                if (!m || manager_job_cpu_usec(m, j, &usec) < 0)
-                        return sd_bus_message_append(reply, "t", UINT64_MAX);
-                return sd_bus_message_append(reply, "t", usec * NSEC_PER_USEC);
-        }
-        if (streq(property, "MemoryCurrent")) {
-                uint64_t bytes = 0;
-                if (!m || manager_job_memory(m, j, &bytes) < 0)
-                        return sd_bus_message_append(reply, "t", UINT64_MAX);
-                return sd_bus_message_append(reply, "t", bytes);
+        if (streq(property, "CPUUsageNSec") || streq(property, "MemoryCurrent")) {
+                JobUsage u = { .cpu_nsec = UINT64_MAX, .memory_bytes = UINT64_MAX };
+                if (m)
+                        (void) manager_job_usage(m, j, &u);
+                return sd_bus_message_append(reply, "t", streq(property, "MemoryCurrent") ? u.memory_bytes : u.cpu_nsec);
         }
         if (streq(property, "SourcePath"))
                 return append_text(reply, c ? c->source_path : NULL);

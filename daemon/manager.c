@@ -2018,23 +2018,11 @@ static int usage_refresh(Manager *m) {
         return 0;
 }
 
-int manager_job_cpu_usec(Manager *m, Job *j, uint64_t *ret) {
+int manager_job_usage(Manager *m, Job *j, JobUsage *ret) {
         int r = usage_refresh(m);
         if (r < 0)
                 return r;
-        if (job_runtime(j)->usage.cpu_nsec == UINT64_MAX)
-                return -ENODATA;
-        *ret = job_runtime(j)->usage.cpu_nsec / NSEC_PER_USEC;
-        return 0;
-}
-
-int manager_job_memory(Manager *m, Job *j, uint64_t *ret) {
-        int r = usage_refresh(m);
-        if (r < 0)
-                return r;
-        if (job_runtime(j)->usage.memory_bytes == UINT64_MAX)
-                return -ENODATA;
-        *ret = job_runtime(j)->usage.memory_bytes;
+        *ret = job_runtime(j)->usage;
         return 0;
 }
 

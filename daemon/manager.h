@@ -147,9 +147,9 @@ NotifyServer *manager_get_notify(Manager *m);
 HttpServer *manager_get_http(Manager *m);
 CGroupRoot *manager_get_cgroup_root(Manager *m);
 
-/* Usage of all processes of a job (cgroup, else the process group from /proc). */
-int manager_job_cpu_usec(Manager *m, Job *j, uint64_t *ret);
-int manager_job_memory(Manager *m, Job *j, uint64_t *ret);
+/* Usage of all processes of a job (cgroup, else the process group from /proc); UINT64_MAX for
+ * what is not known. */
+int manager_job_usage(Manager *m, Job *j, JobUsage *ret);
 
 /* PID 1 (pid1.c). Stop every job as manager_shutdown() does, then: PID1_EXIT leaves the loop (pmd
  * exits); halt, poweroff and reboot leave it too, and main.c ends the system with reboot(2) in
