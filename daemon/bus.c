@@ -70,7 +70,7 @@ struct PrivateConn {
 typedef struct PendingReload {
         sd_bus_message *call;
         char *job;
-        uint64_t ticket; /* the job's reloads_begun once this reload began */
+        uint64_t ticket; /* the job's reloads_ended once this reload has ended */
         struct PendingReload *next;
 } PendingReload;
 
@@ -531,7 +531,7 @@ static int pending_reload_add(Bus *b, sd_bus_message *call, const char *name) {
                 return -ENOMEM;
         }
         p->call = sd_bus_message_ref(call);
-        p->ticket = j->reloads_begun;
+        p->ticket = j->reloads_ended + 1; /* the one just begun: one at a time */
         p->next = b->reloads;
         b->reloads = p;
         return 0;

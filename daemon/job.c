@@ -433,7 +433,6 @@ int job_reload(Job *j, usec_t now, JobActions *a) {
         case JOB_RUNNING:
                 if (j->config->exec_reload.n == 0)
                         return -EOPNOTSUPP;
-                j->reloads_begun++;
                 j->reload_result = _JOB_RESULT_INVALID; /* until it ends as it should */
                 spawn(j, JOB_COMMAND_RELOAD, 0, false, a);
                 job_set_state(j, JOB_RELOAD, now, a);

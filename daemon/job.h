@@ -181,11 +181,11 @@ typedef struct Job {
         usec_t state_changed;    /* monotonic time of the last state change */
         usec_t watchdog_override_usec; /* WATCHDOG_USEC= of this run; 0: WatchdogSec= holds */
 
-        /* ExecReload=, for whoever waits on a reload (D-Bus ReloadJob): reloads begun and ended
-         * (in order: one at a time), and how the last one ended: JOB_SUCCESS, the result of the
-         * command that failed, JOB_FAILURE_TIMEOUT, or _JOB_RESULT_INVALID when the job stopped
-         * before its reload was done. */
-        uint64_t reloads_begun, reloads_ended;
+        /* ExecReload=, for whoever waits on a reload (D-Bus ReloadJob): the reloads ended so far
+         * (one runs at a time, so the one under way is number reloads_ended + 1), and how the
+         * last one ended: JOB_SUCCESS, the result of the command that failed,
+         * JOB_FAILURE_TIMEOUT, or _JOB_RESULT_INVALID when the job stopped before it was done. */
+        uint64_t reloads_ended;
         JobResult reload_result;
 
         /* Ordering, built by job_order_build(): the jobs this one starts after (After= here and
