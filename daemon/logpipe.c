@@ -26,11 +26,18 @@
  * steps back: that leaves alone what is still dirty or being written, so nothing waits for the
  * disk, and a step the disk had not finished is dropped at a later try. The last one to two steps
  * stay cached, for pmctl logs and tail -f. The kernel's own write-back would start the same I/O
- * only once a tenth of the memory is dirty, or after 30 s. Queuing waits only when the disk's
- * queue is full, that is when jobs write faster than the disk: their output then goes at the
- * disk's pace, a step at a time, where the kernel would let dirty pages pile up to a fifth of the
- * memory and then hold pmd in write(2) for up to 200 ms at a time. The step is small (4 MiB) so
- * that such a wait is short.
+ * only once a tenth of the memory is dirty, or after 30 s.
+ *
+ * The disk's pace: when jobs write faster than the disk, the kernel lets their pages pile up,
+ * dirty or queued for the disk, up to a fifth of the memory, and then holds the writer (pmd, for
+ * every job) in write(2), 200 ms at a time. So at each step pmd asks cachestat(2) how much of the
+ * log is not on disk yet; past LOG_BACKLOG_MAX, if the system's is past what the kernel writes in
+ * the background too (short of where it holds writers), pmd stops reading the log's pipes (the job
+ * waits in write(2) once its pipe is full), and looks again every LOG_BACKLOG_USEC until the log is
+ * down to LOG_BACKLOG_RESUME or the system's below that. The same when the next rotation is near
+ * and the disk is still writing the file that rotation removes: whoever removes a file waits until
+ * what is being written of it is done. Without cachestat(2) (before Linux 6.5) the kernel's waits
+ * stay as they were.
  *
  * Memory per job is bounded: the unfinished line (< LOG_LINE_MAX), and, only while blocked, one
  * unconsumed read and the formatted entries of one flush. The read and format buffers are shared
@@ -42,15 +49,24 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "logpipe.h"
+#include "util/cmdline.h"
 
 #define LOG_READ_MAX ((size_t) 1024 * 1024)
 #define LOG_OUT_FLUSH ((size_t) 1024 * 1024)
 #define LOG_PIPE_SIZE (1024 * 1024)
 #define LOG_WRITEBEHIND ((uint64_t) 4 * 1024 * 1024)
 #define LOG_WRITEBEHIND_TRIES 8
+/* The disk is behind when more than this much of a log is not on it yet (and the system's is past
+ * the kernel's background amount); pmd takes the log's pipes up again once it is down to
+ * LOG_BACKLOG_RESUME, looking every LOG_BACKLOG_USEC. */
+#define LOG_BACKLOG_MAX (LOG_WRITEBEHIND_TRIES * LOG_WRITEBEHIND)
+#define LOG_BACKLOG_RESUME (LOG_BACKLOG_MAX / 2)
+#define LOG_BACKLOG_USEC (20 * USEC_PER_MSEC)
 #define LOG_RETRY_USEC (1 * USEC_PER_SEC)
 /* An unfinished line is written out after the pipe has been quiet this long. */
 #define LOG_QUIET_USEC (100 * USEC_PER_MSEC)
@@ -471,6 +487,7 @@ struct JobLog {
         uint64_t size;
         bool write_behind;     /* fd is a regular file: see "Write-behind" */
         uint64_t wb_started;   /* write-back was started up to here */
+        bool behind;           /* the disk is behind: pipes not read until it catches up */
         StreamState streams[_LOG_STREAM_MAX];
         LogBuffer pending; /* formatted, not yet written (blocked) */
         int error;         /* why it is blocked */
@@ -481,7 +498,7 @@ struct JobLog {
         uint64_t dropped;  /* entries dropped since job_log_take_dropped() */
         uint64_t tail_partial; /* bytes of an unfinished entry at the end of the file (a write
                                 * stopped part way) */
-        sd_event_source *retry_timer, *quiet_timer;
+        sd_event_source *retry_timer, *quiet_timer, *backlog_timer;
         JobLogNotify notify;
         void *userdata;
         LogLineHead head;  /* of the batch being worked on */
@@ -569,7 +586,11 @@ static int stream_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata);
 static int on_quiet(sd_event_source *s, uint64_t usec, void *userdata);
 
-static void sources_enable(JobLog *l, bool on) {
+static int on_backlog(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* The pipes are read unless the file cannot be written (blocked) or the disk is behind. */
+static void sources_update(JobLog *l) {
+        bool on = !l->blocked && !l->behind;
         for (int i = 0; i < _LOG_STREAM_MAX; i++)
                 if (l->streams[i].source)
                         (void) sd_event_source_set_enabled(l->streams[i].source, on ? SD_EVENT_ON : SD_EVENT_OFF);
@@ -596,6 +617,90 @@ static int file_open(JobLog *l) {
         return 0;
 }
 
+/* cachestat(2) (Linux 6.5): how much of a file is in the page cache, dirty, being written, without
+ * waiting for anything. The same number on every architecture. */
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+struct log_cachestat_range {
+        uint64_t off, len;
+};
+struct log_cachestat {
+        uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+
+/* Bytes of fd not on disk yet: dirty or being written (only being written, with writeback_only),
+ * or -errno. */
+static int64_t file_unwritten(int fd, bool writeback_only) {
+        struct log_cachestat_range range = {}; /* len 0: to the end */
+        struct log_cachestat cs = {};
+        static uint64_t page;
+
+        if (syscall(__NR_cachestat, fd, &range, &cs, 0) < 0)
+                return -errno;
+        if (page == 0)
+                page = (uint64_t) sysconf(_SC_PAGESIZE);
+        return (int64_t) ((cs.nr_writeback + (writeback_only ? 0 : cs.nr_dirty)) * page);
+}
+
+static uint64_t meminfo_bytes(const char *meminfo, const char *key) {
+        const char *p = strstr(meminfo, key);
+        return p ? strtoull(p + strlen(key), NULL, 10) * 1024 : 0;
+}
+
+static uint64_t sysctl_u64(const char *path) {
+        _cleanup_free_ char *s = NULL;
+        size_t n;
+        return read_file_limited(path, 64, &s, &n) >= 0 ? strtoull(s, NULL, 10) : 0;
+}
+
+/* Whether the system's data not on disk yet (Dirty and Writeback in /proc/meminfo) is past the
+ * point where the kernel starts writing it in the background (vm.dirty_background_bytes, or
+ * vm.dirty_background_ratio of the available memory). Half as far again, it holds writers in
+ * write(2). When it cannot be told: yes. */
+static bool system_backlog(void) {
+        _cleanup_free_ char *mem = NULL;
+        uint64_t limit;
+        size_t n;
+
+        if (read_file_limited("/proc/meminfo", 64 * 1024, &mem, &n) < 0)
+                return true;
+        limit = sysctl_u64("/proc/sys/vm/dirty_background_bytes");
+        if (limit == 0)
+                limit = meminfo_bytes(mem, "\nMemAvailable:") / 100 *
+                        sysctl_u64("/proc/sys/vm/dirty_background_ratio");
+        return meminfo_bytes(mem, "\nDirty:") + meminfo_bytes(mem, "\nWriteback:") > limit;
+}
+
+/* Whether the disk is behind (see "Write-behind" above): more than limit of the log not on disk
+ * yet while the system's is past what the kernel writes in the background; or the next rotation is
+ * near while the file it removes is still being written, since whoever removes a file waits until
+ * the kernel has written what it was writing of it. Never on a kernel without cachestat(2): there
+ * pmd's write(2) waits for the disk, as other writers' do. */
+static bool file_backlog(JobLog *l, uint64_t limit) {
+        _cleanup_free_ char *oldest = NULL;
+        int64_t n = file_unwritten(l->fd, false);
+        int fd;
+
+        if (n < 0)
+                return false;
+        if ((uint64_t) n > limit && system_backlog())
+                return true;
+        /* Near: within two steps, so that one of the checks, a step apart, falls there. */
+        if (l->max_size == 0 || l->size + 2 * LOG_WRITEBEHIND < l->max_size)
+                return false;
+        if (l->max_files == 0)
+                return file_unwritten(l->fd, true) > 0;
+        if (asprintf(&oldest, "%s.%u", l->path, l->max_files) < 0)
+                return false;
+        fd = open(oldest, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return false;
+        n = file_unwritten(fd, true);
+        safe_close(fd);
+        return n > 0;
+}
+
 /* See "Write-behind" above. Errors are of no consequence: the kernel writes the pages in its
  * own time, as it would without this. */
 static void file_write_behind(JobLog *l) {
@@ -610,6 +715,30 @@ static void file_write_behind(JobLog *l) {
                 (void) posix_fadvise(l->fd, (off_t) from, (off_t) (l->wb_started - from), POSIX_FADV_DONTNEED);
         (void) sync_file_range(l->fd, (off_t) l->wb_started, (off_t) (end - l->wb_started), SYNC_FILE_RANGE_WRITE);
         l->wb_started = end;
+        if (file_backlog(l, LOG_BACKLOG_MAX)) {
+                l->behind = true;
+                sources_update(l);
+                if (!l->backlog_timer)
+                        (void) sd_event_add_time_relative(l->ctx->event, &l->backlog_timer, CLOCK_MONOTONIC,
+                                                          LOG_BACKLOG_USEC, 0, on_backlog, l);
+                else {
+                        (void) sd_event_source_set_time_relative(l->backlog_timer, LOG_BACKLOG_USEC);
+                        (void) sd_event_source_set_enabled(l->backlog_timer, SD_EVENT_ONESHOT);
+                }
+        }
+}
+
+static int on_backlog(sd_event_source *s, uint64_t usec, void *userdata) {
+        JobLog *l = userdata;
+
+        if (l->fd >= 0 && file_backlog(l, LOG_BACKLOG_RESUME)) {
+                (void) sd_event_source_set_time_relative(s, LOG_BACKLOG_USEC);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        l->behind = false;
+        sources_update(l);
+        return 0;
 }
 
 static void file_close(JobLog *l) {
@@ -717,7 +846,7 @@ static void job_log_block(JobLog *l, int error) {
                 drop_entries(l, &l->pending, true);
         } else {
                 l->blocked = true;
-                sources_enable(l, false);
+                sources_update(l);
         }
         if (!l->retry_timer)
                 (void) sd_event_add_time_relative(l->ctx->event, &l->retry_timer, CLOCK_MONOTONIC, LOG_RETRY_USEC,
@@ -978,8 +1107,8 @@ static int on_quiet(sd_event_source *s, uint64_t usec, void *userdata) {
         JobLog *l = userdata;
         usec_t now = now_usec(CLOCK_MONOTONIC), wait = 0;
 
-        if (l->blocked)
-                return 0;
+        if (l->blocked || l->behind)
+                return 0; /* the pipes are read again after; the next batch takes the line */
         for (int i = 0; i < _LOG_STREAM_MAX; i++) {
                 StreamState *st = &l->streams[i];
                 if (st->carry.len == 0)
@@ -1014,7 +1143,7 @@ static int job_log_unblock(JobLog *l) {
         l->retrying = false;
         if (l->blocked)
                 return l->error; /* the timer is armed again */
-        sources_enable(l, true);
+        sources_update(l);
         if (l->failing)
                 return l->error; /* dropping now (drop_on_error) */
         l->error = 0;
@@ -1056,7 +1185,7 @@ static int stream_open(JobLog *l, LogStream s) {
         }
         (void) sd_event_source_set_priority(st->source, LOG_PRIORITY);
         (void) sd_event_source_set_description(st->source, "job-log");
-        if (l->blocked)
+        if (l->blocked || l->behind)
                 (void) sd_event_source_set_enabled(st->source, SD_EVENT_OFF);
         st->read_fd = p[0];
         st->write_fd = p[1];
@@ -1133,6 +1262,7 @@ JobLog *job_log_free(JobLog *l) {
         }
         sd_event_source_disable_unref(l->retry_timer);
         sd_event_source_disable_unref(l->quiet_timer);
+        sd_event_source_disable_unref(l->backlog_timer);
         file_close(l);
         log_buffer_done(&l->pending);
         free(l->dir);
