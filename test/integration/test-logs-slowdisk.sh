@@ -20,6 +20,11 @@ IFS=. read -r kmaj kmin _ < <(uname -r)
 BLKIO=/sys/fs/cgroup/blkio
 [[ -w $BLKIO/cgroup.procs ]] || skip "needs the cgroup v1 blkio controller at $BLKIO"
 
+# The log takes what the kernel writes in the background (a tenth of the memory) and then some.
+need=$(awk '$1 == "MemAvailable:" { printf "%.0f\n", $2 * 1024 / 5 + 2 * 1073741824 }' /proc/meminfo)
+free=$(df --output=avail -B1 "$T/log" | tail -n 1)
+((free > need)) || skip "needs $((need / 1048576)) MiB free on the log's file system ($((free / 1048576)) MiB)"
+
 # The whole disk under the log directory (throttle rules take disks, not partitions).
 dev=$(findmnt -n -o MAJ:MIN -T "$T/log" | tr -d ' ')
 [[ -e /sys/dev/block/$dev/partition ]] && dev=$(cat "/sys/dev/block/$dev/../dev")
