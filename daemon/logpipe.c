@@ -462,6 +462,8 @@ struct LogContext {
         bool console_socket;
         uint64_t console_dropped;
         char timestamp[LOG_TIMESTAMP_MAX];
+        usec_t backlog_read;  /* CLOCK_MONOTONIC of system_backlog()'s last look, and its answer */
+        bool backlog_high;
 };
 
 typedef struct StreamState {
@@ -657,19 +659,25 @@ static uint64_t sysctl_u64(const char *path) {
 /* Whether the system's data not on disk yet (Dirty and Writeback in /proc/meminfo) is past the
  * point where the kernel starts writing it in the background (vm.dirty_background_bytes, or
  * vm.dirty_background_ratio of the available memory). Half as far again, it holds writers in
- * write(2). When it cannot be told: yes. */
-static bool system_backlog(void) {
+ * write(2). When it cannot be told: yes. Looked at once per LOG_BACKLOG_USEC at most: a log
+ * ahead of the disk asks at every step. */
+static bool system_backlog(LogContext *c) {
         _cleanup_free_ char *mem = NULL;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
         uint64_t limit;
         size_t n;
 
+        if (c->backlog_read > 0 && now - c->backlog_read < LOG_BACKLOG_USEC)
+                return c->backlog_high;
+        c->backlog_read = now;
         if (read_file_limited("/proc/meminfo", 64 * 1024, &mem, &n) < 0)
-                return true;
+                return (c->backlog_high = true);
         limit = sysctl_u64("/proc/sys/vm/dirty_background_bytes");
         if (limit == 0)
                 limit = meminfo_bytes(mem, "\nMemAvailable:") / 100 *
                         sysctl_u64("/proc/sys/vm/dirty_background_ratio");
-        return meminfo_bytes(mem, "\nDirty:") + meminfo_bytes(mem, "\nWriteback:") > limit;
+        c->backlog_high = meminfo_bytes(mem, "\nDirty:") + meminfo_bytes(mem, "\nWriteback:") > limit;
+        return c->backlog_high;
 }
 
 /* Whether the disk is behind (see "Write-behind" above): more than limit of the log not on disk
@@ -684,7 +692,7 @@ static bool file_backlog(JobLog *l, uint64_t limit) {
 
         if (n < 0)
                 return false;
-        if ((uint64_t) n > limit && system_backlog())
+        if ((uint64_t) n > limit && system_backlog(l->ctx))
                 return true;
         /* Near: within two steps, so that one of the checks, a step apart, falls there. */
         if (l->max_size == 0 || l->size + 2 * LOG_WRITEBEHIND < l->max_size)

@@ -6,7 +6,8 @@
 # answering. The disk is made slow for pmd alone, 10 MB/s, with the blkio controller's write
 # throttle; the write-back that pmd starts is counted against it. Checked: once the job is held to
 # the disk's pace, what waits for the disk is short of where the kernel holds writers (before, pmd
-# was held there), and the log grows by the disk's 10 MB/s; once the disk is fast again, the job
+# was held there), and the log grows at about the disk's pace (the kernel's own write-back, which
+# the limit does not count, takes some of it faster); once the disk is fast again, the job
 # runs at full speed again. On a large machine this writes a few GB.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -95,7 +96,8 @@ done
 s1=$(logsize)
 dt=$(($(_now_us) - t0))
 grew=$((s1 - s0))
-allowed=$((10485760 * dt / 1000000 + 64 * 1048576))
+# Twice the limit, and the 32 MiB a log may be ahead twice over; at memory speed it would be GBs.
+allowed=$((2 * 10485760 * dt / 1000000 + 64 * 1048576))
 echo "at 10 MB/s: the log grew by $((grew / 1048576)) MiB in $((dt / 1000)) ms (allowed $((allowed / 1048576)) MiB);" \
         "pmctl list took $((worst / 1000)) ms at worst"
 ((grew <= allowed)) || fail "the log grew by $grew bytes in $((dt / 1000)) ms on a 10 MB/s disk"
