@@ -36,8 +36,8 @@
  * waits in write(2) once its pipe is full), and looks again every LOG_BACKLOG_USEC until the log is
  * down to LOG_BACKLOG_RESUME or the system's below that. The same when the next rotation is near
  * and the disk is still writing the file that rotation removes: whoever removes a file waits until
- * what is being written of it is done. Without cachestat(2) (before Linux 6.5) the kernel's waits
- * stay as they were.
+ * what is being written of it is done. Without cachestat(2) (before Linux 6.5) only the system's
+ * amount counts, and the rotation is not looked at.
  *
  * Memory per job is bounded: the unfinished line (< LOG_LINE_MAX), and, only while blocked, one
  * unconsumed read and the formatted entries of one flush. The read and format buffers are shared
@@ -683,15 +683,16 @@ static bool system_backlog(LogContext *c) {
 /* Whether the disk is behind (see "Write-behind" above): more than limit of the log not on disk
  * yet while the system's is past what the kernel writes in the background; or the next rotation is
  * near while the file it removes is still being written, since whoever removes a file waits until
- * the kernel has written what it was writing of it. Never on a kernel without cachestat(2): there
- * pmd's write(2) waits for the disk, as other writers' do. */
+ * the kernel has written what it was writing of it. Without cachestat(2) (before Linux 6.5, or
+ * forbidden) only the system's amount can be told, and a log written fast enough to get here is
+ * taken to be part of it. */
 static bool file_backlog(JobLog *l, uint64_t limit) {
         _cleanup_free_ char *oldest = NULL;
         int64_t n = file_unwritten(l->fd, false);
         int fd;
 
         if (n < 0)
-                return false;
+                return system_backlog(l->ctx);
         if ((uint64_t) n > limit && system_backlog(l->ctx))
                 return true;
         /* Near: within two steps, so that one of the checks, a step apart, falls there. */

@@ -8,7 +8,8 @@
 # the disk's pace, what waits for the disk is short of where the kernel holds writers (before, pmd
 # was held there), and the log grows at about the disk's pace (the kernel's own write-back, which
 # the limit does not count, takes some of it faster); once the disk is fast again, the job
-# runs at full speed again. On a large machine this writes a few GB.
+# runs at full speed again. (Before Linux 6.5, without cachestat(2), the growth is not checked:
+# see below.) On a large machine this writes a few GB.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -16,8 +17,6 @@ require_cmd findmnt
 case $(stat -f -c %T "$T/log") in
 tmpfs | ramfs) skip "the log directory is in memory ($(stat -f -c %T "$T/log")): no disk to wait for" ;;
 esac
-IFS=. read -r kmaj kmin _ < <(uname -r)
-((kmaj > 6 || (kmaj == 6 && ${kmin%%[!0-9]*} >= 5))) || skip "needs cachestat(2), Linux 6.5 (this is $(uname -r))"
 BLKIO=/sys/fs/cgroup/blkio
 [[ -w $BLKIO/cgroup.procs ]] || skip "needs the cgroup v1 blkio controller at $BLKIO"
 
@@ -100,7 +99,14 @@ grew=$((s1 - s0))
 allowed=$((2 * 10485760 * dt / 1000000 + 64 * 1048576))
 echo "at 10 MB/s: the log grew by $((grew / 1048576)) MiB in $((dt / 1000)) ms (allowed $((allowed / 1048576)) MiB);" \
         "pmctl list took $((worst / 1000)) ms at worst"
-((grew <= allowed)) || fail "the log grew by $grew bytes in $((dt / 1000)) ms on a 10 MB/s disk"
+# Without cachestat(2) pmd goes by the system's amount only, which the kernel's own write-back,
+# not slowed here, brings down at the real disk's speed: the limit above is not the disk's pace.
+IFS=. read -r kmaj kmin _ < <(uname -r)
+if ((kmaj > 6 || (kmaj == 6 && ${kmin%%[!0-9]*} >= 5))); then
+        ((grew <= allowed)) || fail "the log grew by $grew bytes in $((dt / 1000)) ms on a 10 MB/s disk"
+else
+        echo "Linux $(uname -r) has no cachestat(2): the growth is not checked"
+fi
 ((grew > 0)) || fail "the job was not let go on at the disk's pace"
 job_state_is flood running || fail "flood is $(job_state flood)"
 
