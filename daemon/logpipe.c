@@ -47,8 +47,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -599,6 +601,7 @@ static void sources_update(JobLog *l) {
 }
 
 static int file_open(JobLog *l) {
+        struct statfs sfs;
         struct stat st;
         int fd;
 
@@ -614,7 +617,9 @@ static int file_open(JobLog *l) {
         l->fd = fd;
         l->size = (uint64_t) st.st_size;
         l->tail_partial = 0;
-        l->write_behind = S_ISREG(st.st_mode);
+        /* A file in memory has no disk to write behind to, nor to wait for. */
+        l->write_behind = S_ISREG(st.st_mode) &&
+                          !(fstatfs(fd, &sfs) >= 0 && (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC));
         l->wb_started = l->size & ~(uint64_t) 4095;
         return 0;
 }
