@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "util/cmdline.h"
 #include "util/macro.h"
 #include "util/strv.h"
 
@@ -108,19 +109,8 @@ int pidfd_kill(int pidfd, int sig) {
  * (which warns) ---- */
 
 static rlim_t read_nr_open(void) {
-        char buf[32];
-        ssize_t n;
-        int fd;
-
-        fd = open("/proc/sys/fs/nr_open", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return 0;
-        n = read(fd, buf, sizeof(buf) - 1);
-        safe_close(fd);
-        if (n <= 0)
-                return 0;
-        buf[n] = '\0';
-        return (rlim_t) strtoull(buf, NULL, 10);
+        uint64_t v;
+        return read_file_u64("/proc/sys/fs/nr_open", &v) >= 0 ? (rlim_t) v : 0;
 }
 
 /* What of want this process can grant. Lowering is always allowed; raising a hard limit needs

@@ -87,18 +87,7 @@ DEFINE_STRING_TABLE_LOOKUP(log_stream, LogStream);
 /* ---- pure parts ---- */
 
 int log_buffer_reserve(LogBuffer *b, size_t extra) {
-        size_t need = b->len + extra, size;
-        char *d;
-
-        if (need <= b->size)
-                return 0;
-        size = MAX(need, MAX(b->size * 2, (size_t) 256));
-        d = realloc(b->data, size);
-        if (!d)
-                return -ENOMEM;
-        b->data = d;
-        b->size = size;
-        return 0;
+        return GREEDY_REALLOC(b->data, b->size, b->len + extra, 256);
 }
 
 void log_buffer_done(LogBuffer *b) {
@@ -655,12 +644,6 @@ static uint64_t meminfo_bytes(const char *meminfo, const char *key) {
         return p ? strtoull(p + strlen(key), NULL, 10) * 1024 : 0;
 }
 
-static uint64_t sysctl_u64(const char *path) {
-        _cleanup_free_ char *s = NULL;
-        size_t n;
-        return read_file_limited(path, 64, &s, &n) >= 0 ? strtoull(s, NULL, 10) : 0;
-}
-
 /* Whether the system's data not on disk yet (Dirty and Writeback in /proc/meminfo) is past the
  * point where the kernel starts writing it in the background (vm.dirty_background_bytes, or
  * vm.dirty_background_ratio of the available memory). Half as far again, it holds writers in
@@ -669,18 +652,16 @@ static uint64_t sysctl_u64(const char *path) {
 static bool system_backlog(LogContext *c) {
         _cleanup_free_ char *mem = NULL;
         usec_t now = now_usec(CLOCK_MONOTONIC);
-        uint64_t limit;
-        size_t n;
+        uint64_t limit = 0, ratio = 0;
 
         if (c->backlog_read > 0 && now - c->backlog_read < LOG_BACKLOG_USEC)
                 return c->backlog_high;
         c->backlog_read = now;
-        if (read_file_limited("/proc/meminfo", 64 * 1024, &mem, &n) < 0)
+        if (read_file_limited("/proc/meminfo", 64 * 1024, &mem, NULL) < 0)
                 return (c->backlog_high = true);
-        limit = sysctl_u64("/proc/sys/vm/dirty_background_bytes");
-        if (limit == 0)
-                limit = meminfo_bytes(mem, "\nMemAvailable:") / 100 *
-                        sysctl_u64("/proc/sys/vm/dirty_background_ratio");
+        (void) read_file_u64("/proc/sys/vm/dirty_background_bytes", &limit);
+        if (limit == 0 && read_file_u64("/proc/sys/vm/dirty_background_ratio", &ratio) >= 0)
+                limit = meminfo_bytes(mem, "\nMemAvailable:") / 100 * ratio;
         c->backlog_high = meminfo_bytes(mem, "\nDirty:") + meminfo_bytes(mem, "\nWriteback:") > limit;
         return c->backlog_high;
 }

@@ -514,14 +514,8 @@ int read_file_limited(const char *path, size_t max, char **ret, size_t *ret_size
                 return -errno;
         for (;;) {
                 ssize_t k;
-                if (n + 4096 + 1 > cap) {
-                        size_t ncap = MAX(cap * 2, (size_t) 8192);
-                        char *t = realloc(data, ncap);
-                        if (!t)
-                                return -ENOMEM;
-                        data = t;
-                        cap = ncap;
-                }
+                if (GREEDY_REALLOC(data, cap, n + 4096 + 1, 8192) < 0)
+                        return -ENOMEM;
                 k = read(fd, data + n, cap - n - 1);
                 if (k < 0) {
                         if (errno == EINTR)
@@ -541,7 +535,25 @@ int read_file_limited(const char *path, size_t max, char **ret, size_t *ret_size
         }
         data[n] = '\0';
         *ret = TAKE_PTR(data);
-        *ret_size = n;
+        if (ret_size)
+                *ret_size = n;
+        return 0;
+}
+
+int read_file_u64(const char *path, uint64_t *ret) {
+        _cleanup_free_ char *s = NULL;
+        unsigned long long v;
+        char *end;
+        int r;
+
+        r = read_file_limited(path, 64, &s, NULL);
+        if (r < 0)
+                return r;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || end == s || (*end && *end != '\n'))
+                return -EBADMSG;
+        *ret = v;
         return 0;
 }
 

@@ -25,6 +25,9 @@ int exec_command_expand(const ExecCommand *c, char *const *env, char ***ret_argv
  * backslash continuation) and add to *env (later wins). -ENOENT if missing. */
 int env_file_read(const char *path, char ***env);
 
-/* Read a whole file of at most max bytes into a NUL-terminated buffer (also used for job files).
- * -EFBIG when larger, -errno from open()/read() (-EISDIR for a directory). */
+/* Read a whole file of at most max bytes into a NUL-terminated buffer (also used for job files);
+ * its length in *ret_size unless that is NULL. -EFBIG when larger, -errno from open()/read()
+ * (-EISDIR for a directory). */
 int read_file_limited(const char *path, size_t max, char **ret, size_t *ret_size);
+/* A file holding one decimal number, as in /proc/sys: -EBADMSG when it holds something else. */
+int read_file_u64(const char *path, uint64_t *ret);

@@ -206,6 +206,21 @@ TEST(env_file_errors) {
         ASSERT_EQ(strv_length(env), 2);
 }
 
+TEST(read_u64) {
+        _cleanup_free_ char *ok = write_fixture("u64", "4096\n", 5), *bare = write_fixture("bare", "7", 1),
+                            *text = write_fixture("text", "12 kB\n", 6), *empty = write_fixture("empty", "", 0);
+        uint64_t v = 1;
+
+        ASSERT_OK(read_file_u64(ok, &v));
+        ASSERT_EQ(v, 4096);
+        ASSERT_OK(read_file_u64(bare, &v));
+        ASSERT_EQ(v, 7);
+        ASSERT_EQ(read_file_u64(text, &v), -EBADMSG);
+        ASSERT_EQ(read_file_u64(empty, &v), -EBADMSG);
+        ASSERT_EQ(v, 7);
+        ASSERT_EQ(read_file_u64(tmpdir, &v), -EISDIR);
+}
+
 TEST(split_words) {
         _cleanup_strv_free_ char **w = NULL;
         const char *reason = NULL;
@@ -234,6 +249,7 @@ int main(void) {
         RUN(split_words);
         RUN(env_file);
         RUN(env_file_errors);
+        RUN(read_u64);
         cleanup_tmpdir();
         return 0;
 }
