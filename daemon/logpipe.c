@@ -478,7 +478,7 @@ struct JobLog {
 
         int fd;
         uint64_t size;
-        bool write_behind;     /* fd is a regular file: see "Write-behind" */
+        bool write_behind;     /* fd is a regular file on a disk: see "Write-behind" */
         uint64_t wb_started;   /* write-back was started up to here */
         bool behind;           /* the disk is behind: pipes not read until it catches up */
         StreamState streams[_LOG_STREAM_MAX];
@@ -581,6 +581,16 @@ static int on_quiet(sd_event_source *s, uint64_t usec, void *userdata);
 
 static int on_backlog(sd_event_source *s, uint64_t usec, void *userdata);
 
+/* Arm the one-shot timer *t of l to fire usec from now; it is made at first use, below every
+ * source of the manager, within accuracy (0: sd-event's default, 250 ms). */
+static void timer_arm(JobLog *l, sd_event_source **t, usec_t usec, usec_t accuracy, sd_event_time_handler_t cb) {
+        if (*t) {
+                (void) sd_event_source_set_time_relative(*t, usec);
+                (void) sd_event_source_set_enabled(*t, SD_EVENT_ONESHOT);
+        } else if (sd_event_add_time_relative(l->ctx->event, t, CLOCK_MONOTONIC, usec, accuracy, cb, l) >= 0)
+                (void) sd_event_source_set_priority(*t, LOG_PRIORITY);
+}
+
 /* The pipes are read unless the file cannot be written (blocked) or the disk is behind. */
 static void sources_update(JobLog *l) {
         bool on = !l->blocked && !l->behind;
@@ -666,7 +676,7 @@ static bool system_backlog(LogContext *c) {
         return c->backlog_high;
 }
 
-/* Whether the disk is behind (see "Write-behind" above): more than limit of the log not on disk
+/* Whether the disk is behind (see "The disk's pace" above): more than limit of the log not on disk
  * yet while the system's is past what the kernel writes in the background; or the next rotation is
  * near while the file it removes is still being written, since whoever removes a file waits until
  * the kernel has written what it was writing of it. Without cachestat(2) (before Linux 6.5, or
@@ -713,13 +723,7 @@ static void file_write_behind(JobLog *l) {
         if (file_backlog(l, LOG_BACKLOG_MAX)) {
                 l->behind = true;
                 sources_update(l);
-                if (!l->backlog_timer)
-                        (void) sd_event_add_time_relative(l->ctx->event, &l->backlog_timer, CLOCK_MONOTONIC,
-                                                          LOG_BACKLOG_USEC, 0, on_backlog, l);
-                else {
-                        (void) sd_event_source_set_time_relative(l->backlog_timer, LOG_BACKLOG_USEC);
-                        (void) sd_event_source_set_enabled(l->backlog_timer, SD_EVENT_ONESHOT);
-                }
+                timer_arm(l, &l->backlog_timer, LOG_BACKLOG_USEC, USEC_PER_MSEC, on_backlog);
         }
 }
 
@@ -727,8 +731,7 @@ static int on_backlog(sd_event_source *s, uint64_t usec, void *userdata) {
         JobLog *l = userdata;
 
         if (l->fd >= 0 && file_backlog(l, LOG_BACKLOG_RESUME)) {
-                (void) sd_event_source_set_time_relative(s, LOG_BACKLOG_USEC);
-                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                timer_arm(l, &l->backlog_timer, LOG_BACKLOG_USEC, USEC_PER_MSEC, on_backlog);
                 return 0;
         }
         l->behind = false;
@@ -843,13 +846,7 @@ static void job_log_block(JobLog *l, int error) {
                 l->blocked = true;
                 sources_update(l);
         }
-        if (!l->retry_timer)
-                (void) sd_event_add_time_relative(l->ctx->event, &l->retry_timer, CLOCK_MONOTONIC, LOG_RETRY_USEC,
-                                                  0, on_retry, l);
-        else {
-                (void) sd_event_source_set_time_relative(l->retry_timer, LOG_RETRY_USEC);
-                (void) sd_event_source_set_enabled(l->retry_timer, SD_EVENT_ONESHOT);
-        }
+        timer_arm(l, &l->retry_timer, LOG_RETRY_USEC, 0, on_retry);
         if (report && l->notify)
                 l->notify(l, JOB_LOG_BLOCKED, error, l->userdata);
 }
@@ -967,19 +964,14 @@ static int emit_entry(const char *line, size_t len, bool partial, void *userdata
         return 0;
 }
 
+/* Armed already: leave it, the line is older than what came since. */
 static void quiet_arm(JobLog *l) {
-        if (!l->quiet_timer) {
-                if (sd_event_add_time_relative(l->ctx->event, &l->quiet_timer, CLOCK_MONOTONIC, LOG_QUIET_USEC,
-                                               10 * USEC_PER_MSEC, on_quiet, l) >= 0)
-                        (void) sd_event_source_set_priority(l->quiet_timer, LOG_PRIORITY);
-                return;
-        }
         int enabled = SD_EVENT_OFF;
-        (void) sd_event_source_get_enabled(l->quiet_timer, &enabled);
-        if (enabled != SD_EVENT_OFF)
-                return;
-        (void) sd_event_source_set_time_relative(l->quiet_timer, LOG_QUIET_USEC);
-        (void) sd_event_source_set_enabled(l->quiet_timer, SD_EVENT_ONESHOT);
+
+        if (l->quiet_timer)
+                (void) sd_event_source_get_enabled(l->quiet_timer, &enabled);
+        if (enabled == SD_EVENT_OFF)
+                timer_arm(l, &l->quiet_timer, LOG_QUIET_USEC, 10 * USEC_PER_MSEC, on_quiet);
 }
 
 /* One batch of a stream: what was left, plus (read) one read of at most LOG_READ_MAX bytes.
@@ -1118,10 +1110,8 @@ static int on_quiet(sd_event_source *s, uint64_t usec, void *userdata) {
                         wait = MAX(wait, since < LOG_QUIET_USEC ? LOG_QUIET_USEC - since : LOG_QUIET_USEC);
                 }
         }
-        if (wait > 0) {
-                (void) sd_event_source_set_time_relative(s, wait);
-                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-        }
+        if (wait > 0)
+                timer_arm(l, &l->quiet_timer, wait, 10 * USEC_PER_MSEC, on_quiet);
         return 0;
 }
 
