@@ -615,6 +615,21 @@ TEST(stopping_notified) {
         job_free(j);
 }
 
+/* Begin a reload of j at now, its command getting pid; a is cleared for what comes next. */
+static void reload_begin(Job *j, usec_t now, pid_t pid, JobActions *a) {
+        *a = (JobActions) {};
+        ASSERT_OK(job_reload(j, now, a));
+        spawned(j, a, pid);
+        *a = (JobActions) {};
+}
+
+/* The reload has ended: the job runs on, the count and the result say how it went. */
+static void reload_ended(const Job *j, uint64_t n, JobResult result) {
+        ASSERT_EQ(j->state, JOB_RUNNING);
+        ASSERT_EQ(j->reloads_ended, n);
+        ASSERT_EQ(j->reload_result, result);
+}
+
 TEST(reload_results) {
         Job *j = make_job((const char *const[]) { "ExecStart", "/bin/sleep 100", "ExecReload", "/bin/a",
                                                   "ExecReload", "/bin/b", "TimeoutStartSec", "5s", NULL });
@@ -625,44 +640,26 @@ TEST(reload_results) {
         job_start(j, 0, &a);
         spawned(j, &a, 10);
         /* Both commands succeed: one reload begun and ended, with success. */
-        a = (JobActions) {};
-        ASSERT_OK(job_reload(j, SEC, &a));
+        reload_begin(j, SEC, 11, &a);
         ASSERT_EQ(j->reloads_ended, 0);
         ASSERT_EQ(job_reload(j, SEC, &a), -EBUSY); /* one at a time: the waiters count on it */
-        spawned(j, &a, 11);
-        a = (JobActions) {};
         job_on_exit(j, &ok, SEC, &a);
         ASSERT_EQ(j->state, JOB_RELOAD); /* the second command */
         ASSERT_EQ(j->reloads_ended, 0);
         spawned(j, &a, 12);
         a = (JobActions) {};
         job_on_exit(j, &ok, SEC, &a);
-        ASSERT_EQ(j->state, JOB_RUNNING);
-        ASSERT_EQ(j->reloads_ended, 1);
-        ASSERT_EQ(j->reload_result, JOB_SUCCESS);
+        reload_ended(j, 1, JOB_SUCCESS);
         /* The first command fails: the reload ends there, with its result. */
-        a = (JobActions) {};
-        ASSERT_OK(job_reload(j, 2 * SEC, &a));
-        spawned(j, &a, 13);
-        a = (JobActions) {};
+        reload_begin(j, 2 * SEC, 13, &a);
         job_on_exit(j, &bad, 2 * SEC, &a);
-        ASSERT_EQ(j->state, JOB_RUNNING);
-        ASSERT_EQ(j->reloads_ended, 2);
-        ASSERT_EQ(j->reload_result, JOB_FAILURE_EXIT_CODE);
+        reload_ended(j, 2, JOB_FAILURE_EXIT_CODE);
         /* Past TimeoutStartSec=: timeout. */
-        a = (JobActions) {};
-        ASSERT_OK(job_reload(j, 3 * SEC, &a));
-        spawned(j, &a, 14);
-        a = (JobActions) {};
+        reload_begin(j, 3 * SEC, 14, &a);
         job_on_timeout(j, 8 * SEC, &a);
-        ASSERT_EQ(j->state, JOB_RUNNING);
-        ASSERT_EQ(j->reloads_ended, 3);
-        ASSERT_EQ(j->reload_result, JOB_FAILURE_TIMEOUT);
+        reload_ended(j, 3, JOB_FAILURE_TIMEOUT);
         /* Stopped during a reload: ended, without a result of its own. */
-        a = (JobActions) {};
-        ASSERT_OK(job_reload(j, 9 * SEC, &a));
-        spawned(j, &a, 15);
-        a = (JobActions) {};
+        reload_begin(j, 9 * SEC, 15, &a);
         job_stop(j, 9 * SEC, &a);
         ASSERT_EQ(j->reloads_ended, 4);
         ASSERT_EQ(j->reload_result, _JOB_RESULT_INVALID);
