@@ -84,7 +84,6 @@ else
 fi
 fpid=$!
 track_pid $fpid
-first_files=$(ls "$T"/log/tick.log* | wc -l)
 # 150 ticks at ~25 bytes: more than ten rotations of 2K while following (bounded, not timed:
 # a loaded machine ticks slower).
 follower_has() { (($(wc -l <"$T/follow.out") >= $1)); }

@@ -57,7 +57,15 @@ home=$(sed -n 's/^[0-9]*:blkio:\(.*\)$/\1/p' "/proc/$PMD_PID/cgroup")
 [[ -n "$home" ]] || fail "pmd is in no blkio group: $(cat "/proc/$PMD_PID/cgroup")"
 echo "$PMD_PID" >"$CG/cgroup.procs"
 
-logsize() { cat "$T"/log/flood.log* 2>/dev/null | wc -c; }
+# The sizes of the log's files. A rotation may rename one between the glob and stat: try again
+# (a few times; the window is a rename's).
+logsize() {
+        local i sizes
+        for i in 1 2 3 4 5; do
+                sizes=$(stat -c %s "$T"/log/flood.log* 2>/dev/null) && break
+        done
+        awk '{ s += $1 } END { printf "%.0f\n", s }' <<<"$sizes"
+}
 meminfo() { awk -v k="$1:" '$1 == k { printf "%.0f\n", $2 * 1024 }' /proc/meminfo; }
 # held: the log grew by less than 32 MiB in the last second.
 last=$(logsize)
