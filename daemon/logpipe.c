@@ -39,6 +39,13 @@
  * what is being written of it is done. Without cachestat(2) (before Linux 6.5) only the system's
  * amount counts, and the rotation is not looked at.
  *
+ * Removing a large file: the call that drops a file's last name or last fd frees its blocks, and
+ * takes time by its size (0.16-0.2 s per GiB on ext4). So a file that rotation drops, or that was
+ * removed under pmd, is first unlinked with pmd holding it open; if it is larger than
+ * LOG_DISCARD_STEP and open nowhere else (a write lease can be had), it is cut from its end one
+ * LOG_DISCARD_STEP per dispatch of a source at the pipes' priority, and closed when that is all
+ * that is left. One that someone else holds is closed at once: their last close frees it.
+ *
  * Memory per job is bounded: the unfinished line (< LOG_LINE_MAX), and, only while blocked, one
  * unconsumed read and the formatted entries of one flush. The read and format buffers are shared
  * by all jobs (LogContext): one batch is worked on at a time. */
@@ -77,6 +84,8 @@
 #define LOG_FLUSH_READ_MAX ((size_t) 2 * LOG_PIPE_SIZE)
 /* Below every other source of the manager (the registry commit is SD_EVENT_PRIORITY_IDLE). */
 #define LOG_PRIORITY (SD_EVENT_PRIORITY_IDLE + 10)
+/* A removed file is freed this much per dispatch (2-4 ms on ext4). */
+#define LOG_DISCARD_STEP ((uint64_t) 16 * 1024 * 1024)
 
 static const char *const log_stream_table[_LOG_STREAM_MAX] = {
         [LOG_STREAM_STDOUT] = "stdout",
@@ -418,9 +427,31 @@ void log_framer_done(LogFramer *f) {
         log_buffer_done(&f->carry);
 }
 
-int log_rotate_files(const char *path, unsigned max_files) {
+/* path, when it is a regular file larger than LOG_DISCARD_STEP, opened for writing and then
+ * unlinked; -EBADF when it is not (the caller's rename or unlink removes it). */
+static int open_unlinked(const char *path) {
+        struct stat a, b;
+        int fd;
+
+        if (lstat(path, &a) < 0 || !S_ISREG(a.st_mode) || (uint64_t) a.st_size <= LOG_DISCARD_STEP)
+                return -EBADF;
+        fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -EBADF;
+        if (fstat(fd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino || unlink(path) < 0)
+                return safe_close(fd);
+        return fd;
+}
+
+int log_rotate_files(const char *path, unsigned max_files, int *ret_removed) {
         _cleanup_free_ char *from = NULL, *to = NULL;
 
+        if (ret_removed) {
+                *ret_removed = -EBADF;
+                if (max_files > 0 && asprintf(&to, "%s.%u", path, max_files) < 0)
+                        return -ENOMEM;
+                *ret_removed = open_unlinked(to ?: path);
+        }
         if (max_files == 0)
                 return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
         for (unsigned k = max_files - 1; k >= 1; k--) {
@@ -455,6 +486,9 @@ struct LogContext {
         char timestamp[LOG_TIMESTAMP_MAX];
         usec_t backlog_read;  /* CLOCK_MONOTONIC of system_backlog()'s last look, and its answer */
         bool backlog_high;
+        int *discard;         /* removed files being freed, first one first: see "Removing a large file" */
+        size_t n_discard, discard_allocated;
+        sd_event_source *discard_source;
 };
 
 typedef struct StreamState {
@@ -516,6 +550,10 @@ int log_context_new(sd_event *e, LogContext **ret) {
 LogContext *log_context_free(LogContext *c) {
         if (!c)
                 return NULL;
+        for (size_t i = 0; i < c->n_discard; i++)
+                safe_close(c->discard[i]);
+        free(c->discard);
+        sd_event_source_disable_unref(c->discard_source);
         free(c->scratch);
         log_buffer_done(&c->out);
         log_buffer_done(&c->prefix);
@@ -739,15 +777,60 @@ static int on_backlog(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static int on_discard(sd_event_source *s, void *userdata) {
+        LogContext *c = userdata;
+        struct stat st;
+
+        if (c->n_discard == 0)
+                return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        if (fstat(c->discard[0], &st) >= 0 && (uint64_t) st.st_size > LOG_DISCARD_STEP &&
+            ftruncate(c->discard[0], st.st_size - (off_t) LOG_DISCARD_STEP) >= 0)
+                return 0;
+        /* One step left (or the file cannot be cut: then all of it goes now). */
+        safe_close(c->discard[0]);
+        memmove(c->discard, c->discard + 1, --c->n_discard * sizeof(int));
+        return c->n_discard > 0 ? 0 : sd_event_source_set_enabled(s, SD_EVENT_OFF);
+}
+
+/* Close fd; a file removed meanwhile is freed by steps (see "Removing a large file" above) when it
+ * is large and fd is the last that holds it. */
+static void file_discard(LogContext *c, int fd) {
+        struct stat st;
+
+        if (fd < 0)
+                return;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink > 0 ||
+            (uint64_t) st.st_size <= LOG_DISCARD_STEP)
+                goto close;
+        /* A write lease is granted only to the file's sole holder: none taken, nobody kept waiting. */
+        if (fcntl(fd, F_SETLEASE, F_WRLCK) < 0 || fcntl(fd, F_SETLEASE, F_UNLCK) < 0)
+                goto close;
+        if (GREEDY_REALLOC(c->discard, c->discard_allocated, c->n_discard + 1, 4) < 0)
+                goto close;
+        if (!c->discard_source) {
+                if (sd_event_add_defer(c->event, &c->discard_source, on_discard, c) < 0)
+                        goto close;
+                (void) sd_event_source_set_priority(c->discard_source, LOG_PRIORITY);
+        }
+        if (sd_event_source_set_enabled(c->discard_source, SD_EVENT_ON) < 0)
+                goto close;
+        c->discard[c->n_discard++] = fd;
+        return;
+close:
+        safe_close(fd);
+}
+
 static void file_close(JobLog *l) {
-        l->fd = safe_close(l->fd);
+        file_discard(l->ctx, l->fd);
+        l->fd = -EBADF;
 }
 
 static int file_rotate(JobLog *l) {
-        int r;
+        int removed, r;
 
         file_close(l);
-        r = log_rotate_files(l->path, l->max_files);
+        r = log_rotate_files(l->path, l->max_files, &removed);
+        file_discard(l->ctx, removed);
         if (r < 0)
                 return r;
         r = file_open(l);

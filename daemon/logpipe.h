@@ -81,8 +81,10 @@ int log_framer_flush(LogFramer *f, LogEmit emit, void *userdata);
 void log_framer_done(LogFramer *f);
 
 /* Shift path.1 … path.(max_files-1) one up (path.max_files is replaced), then path → path.1; with
- * max_files 0, path is removed. Missing files are skipped. */
-int log_rotate_files(const char *path, unsigned max_files);
+ * max_files 0, path is removed. Missing files are skipped. With ret_removed, the file that drops
+ * out (path.max_files, or path), when it is a regular file larger than a step of freeing, is
+ * opened and unlinked first and its fd returned there (else -EBADF): the caller frees it. */
+int log_rotate_files(const char *path, unsigned max_files, int *ret_removed);
 
 /* ---- the live part ---- */
 

@@ -2,7 +2,8 @@
 # Rotation (issue 6): a writer running flat out into a log with a small MaxSize= loses and repeats
 # no line across NAME.log, NAME.log.1 …; `pmctl logs -f` keeps following across rotations; SIGUSR1
 # after an outside rename (logrotate's create) makes pmd write a new NAME.log; a missing file is
-# made anew; and `pmctl status` shows the lines of the current run only.
+# made anew; and `pmctl status` shows the lines of the current run only. Large files that
+# rotation drops (freed by steps) leave nothing open in pmd.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -14,6 +15,16 @@ ExecStart=/usr/bin/seq 1 $N
 [Log]
 MaxSize=64K
 MaxFiles=1000
+EOF
+# ~43 bytes a line: three rotations at 40M, the older files removed (freed by steps: pmd.job(5)).
+BIG=3000000
+write_job big <<EOF
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/seq 1 $BIG
+[Log]
+MaxSize=40M
+MaxFiles=1
 EOF
 write_job tick <<EOF
 [Service]
@@ -30,6 +41,17 @@ EOF
 
 pmd_start
 wait_until 30 job_state_is flood exited
+
+# MaxFiles=1 with large files: big.log.1 and big.log end with the last lines, in order; the removed
+# files are freed and closed (pmd holds no removed file once the job is done).
+wait_until 30 job_state_is big exited
+[[ ! -e "$T/log/big.log.2" ]] || fail "more than MaxFiles kept of big"
+cat "$T/log/big.log.1" "$T/log/big.log" | awk '{print $3}' | awk -v n="$BIG" '
+        NR == 1 {first = $1} NR > 1 && $1 != prev + 1 {bad = 1} {prev = $1}
+        END {exit bad || prev != n || first <= 1}' || fail "big.log.1 and big.log do not hold the last lines in order"
+no_removed_open() { ! find "/proc/$PMD_PID/fd" -lname "$T/log/*(deleted)" 2>/dev/null | grep -q .; }
+wait_until 10 no_removed_open ||
+        fail "pmd still holds removed logs: $(find "/proc/$PMD_PID/fd" -lname '*(deleted)' -printf '%l\n')"
 
 # Every line exactly once over all the files, no file above MaxSize.
 files=("$T"/log/flood.log*)

@@ -255,11 +255,11 @@ TEST(rotate_files) {
 
         snprintf(p, sizeof p, "%s/r.log", tmpdir);
         write_file(p, "0");
-        ASSERT_OK(log_rotate_files(p, 2));
+        ASSERT_OK(log_rotate_files(p, 2, NULL));
         write_file(p, "1");
-        ASSERT_OK(log_rotate_files(p, 2));
+        ASSERT_OK(log_rotate_files(p, 2, NULL));
         write_file(p, "2");
-        ASSERT_OK(log_rotate_files(p, 2));
+        ASSERT_OK(log_rotate_files(p, 2, NULL));
         /* r.log gone, r.log.1 = "2", r.log.2 = "1", "0" dropped */
         ASSERT_TRUE(access(p, F_OK) < 0);
         snprintf(q, sizeof q, "%s.1", p);
@@ -272,7 +272,52 @@ TEST(rotate_files) {
         free(s);
         snprintf(q, sizeof q, "%s.3", p);
         ASSERT_TRUE(access(q, F_OK) < 0);
-        ASSERT_OK(log_rotate_files(p, 0)); /* nothing there: fine */
+        ASSERT_OK(log_rotate_files(p, 0, NULL)); /* nothing there: fine */
+}
+
+/* A sparse file of size bytes at path. */
+static void make_sized(const char *path, off_t size) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(ftruncate(fd, size));
+        safe_close(fd);
+}
+
+TEST(rotate_files_removed) {
+        char p[256], q[512];
+        struct stat st;
+        int fd;
+
+        /* The large file that drops out comes back open and unlinked; the others move as before. */
+        snprintf(p, sizeof p, "%s/big.log", tmpdir);
+        snprintf(q, sizeof q, "%s.2", p);
+        make_sized(q, 40 << 20);
+        snprintf(q, sizeof q, "%s.1", p);
+        write_file(q, "1");
+        write_file(p, "0");
+        ASSERT_OK(log_rotate_files(p, 2, &fd));
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(fstat(fd, &st));
+        ASSERT_EQ(st.st_nlink, 0);
+        ASSERT_EQ(st.st_size, 40 << 20);
+        safe_close(fd);
+        snprintf(q, sizeof q, "%s.2", p);
+        char *t = read_file(q);
+        ASSERT_STREQ(t, "1");
+        free(t);
+
+        /* A small one is just replaced. */
+        ASSERT_OK(log_rotate_files(p, 2, &fd));
+        ASSERT_EQ(fd, -EBADF);
+
+        /* MaxFiles=0: NAME.log itself drops out. */
+        make_sized(p, 20 << 20);
+        ASSERT_OK(log_rotate_files(p, 0, &fd));
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_TRUE(access(p, F_OK) < 0);
+        safe_close(fd);
+        ASSERT_OK(log_rotate_files(p, 0, &fd));
+        ASSERT_EQ(fd, -EBADF);
 }
 
 typedef struct Events {
@@ -405,6 +450,87 @@ TEST(job_log_live) {
         sd_event_unref(e);
 }
 
+/* Our fds on a removed file whose name contains name, and the size of the first. */
+static unsigned removed_fds(const char *name, off_t *ret_size) {
+        unsigned n = 0;
+        for (int fd = 3; fd < 1024; fd++) {
+                char link[64], target[512];
+                struct stat st;
+                snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+                ssize_t k = readlink(link, target, sizeof target - 1);
+                if (k < 0)
+                        continue;
+                target[k] = 0;
+                if (!strstr(target, name) || !strstr(target, " (deleted)") || fstat(fd, &st) < 0)
+                        continue;
+                if (n++ == 0)
+                        *ret_size = st.st_size;
+        }
+        return n;
+}
+
+TEST(job_log_removed_large) {
+        _cleanup_(log_context_freep) LogContext *c = NULL;
+        JobLog *l = NULL;
+        sd_event *e = NULL;
+        Events ev = {};
+        char dir[128], path[256];
+        off_t size = 0, last;
+        unsigned steps = 0;
+        int fd, mine;
+
+        snprintf(dir, sizeof dir, "%s/removed", tmpdir);
+        ASSERT_OK(mkdir(dir, 0755));
+        snprintf(path, sizeof path, "%s/job.log", dir);
+        make_sized(path, 40 << 20);
+        ASSERT_OK(sd_event_new(&e));
+        ASSERT_OK(log_context_new(e, &c));
+        JobLogSettings s = { .dir = dir, .name = "job", .format = LOG_FORMAT_TEXT };
+        ASSERT_OK(job_log_new(c, &s, on_event, &ev, &l));
+        ASSERT_OK(job_log_open_fd(l, LOG_STREAM_STDOUT, &fd));
+        ASSERT_EQ(write(fd, "one\n", 4), 4);
+        settle(e);
+
+        /* Removed under pmd: the next line goes to a new file, and the old one is freed 16 MiB a
+         * dispatch, not in one call. */
+        ASSERT_OK(unlink(path));
+        ASSERT_EQ(write(fd, "two\n", 4), 4);
+        last = (off_t) 1 << 62;
+        for (int i = 0; i < 100 && removed_fds("job.log", &size) > 0; i++) {
+                if (size != last) {
+                        ASSERT_TRUE(steps == 0 || size == last - (16 << 20));
+                        steps++;
+                        last = size;
+                }
+                ASSERT_TRUE(sd_event_run(e, 0) >= 0);
+        }
+        ASSERT_EQ(removed_fds("job.log", &size), 0);
+        ASSERT_EQ(steps, 3); /* 40 MiB and some, 24, 8: then closed */
+        char *t = read_file(path);
+        ASSERT_TRUE(t && strstr(t, " stdout two\n"));
+        free(t);
+
+        /* Held by someone else too: closed at once, their close frees it. */
+        make_sized(path, 40 << 20);
+        ASSERT_OK(job_log_rotate(l, true)); /* reopen: the new 40 MiB file */
+        ASSERT_EQ(write(fd, "three\n", 6), 6);
+        settle(e);
+        mine = open(path, O_RDONLY | O_CLOEXEC);
+        ASSERT_TRUE(mine >= 0);
+        ASSERT_OK(unlink(path));
+        ASSERT_EQ(write(fd, "four\n", 5), 5);
+        ASSERT_TRUE(sd_event_run(e, 0) >= 0);
+        settle(e);
+        ASSERT_EQ(removed_fds("job.log", &size), 1); /* mine */
+        ASSERT_EQ(size, (40 << 20) + (off_t) strlen("2026-01-01T00:00:00.000000Z stdout three\n"));
+        safe_close(mine);
+
+        safe_close(fd);
+        l = job_log_free(l);
+        c = log_context_free(c);
+        sd_event_unref(e);
+}
+
 int main(void) {
         char cmd[256];
 
@@ -417,7 +543,9 @@ int main(void) {
         RUN(format_json);
         RUN(json_escape_positions);
         RUN(rotate_files);
+        RUN(rotate_files_removed);
         RUN(job_log_live);
+        RUN(job_log_removed_large);
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
         (void) system(cmd);
         return 0;
