@@ -13,6 +13,12 @@
  * crosses a rotation or LOG_OUT_FLUSH). A line is never split between two files: rotation happens
  * between entries.
  *
+ * The relay: a read(2) of a pipe holds the pipe's lock while it copies, up to LOG_READ_MAX, and a
+ * job writing meanwhile waits for the lock, spinning on a CPU of its own. So pmd reads through a
+ * pipe of its own: splice(2) moves the job's pipe pages into it (no copy: the job's pipe is held
+ * only that long), and the copy is made from the relay, which nobody else writes. Without a relay
+ * (it could not be made LOG_PIPE_SIZE large) pipes are read directly.
+ *
  * Back-pressure: when the file cannot be written (disk full, directory gone or unwritable), the
  * unwritten entries are kept, the pipe sources are switched off so the job blocks in write(2)
  * once its pipe is full, and a timer retries every LOG_RETRY_USEC. Nothing is dropped and
@@ -487,6 +493,7 @@ struct LogContext {
         usec_t backlog_read;  /* CLOCK_MONOTONIC of system_backlog()'s last look, and its answer */
         bool backlog_high;
         int *discard;         /* removed files being freed, first one first: see "Removing a large file" */
+        int relay[2];         /* see "The relay" above; -EBADF: none */
         size_t n_discard, discard_allocated;
         sd_event_source *discard_source;
 };
@@ -542,6 +549,11 @@ int log_context_new(sd_event *e, LogContext **ret) {
         }
         c->event = sd_event_ref(e);
         c->console_fd = -EBADF;
+        c->relay[0] = c->relay[1] = -EBADF;
+        if (pipe2(c->relay, O_CLOEXEC | O_NONBLOCK) >= 0 && fcntl(c->relay[0], F_SETPIPE_SZ, LOG_PIPE_SIZE) < LOG_PIPE_SIZE) {
+                c->relay[0] = safe_close(c->relay[0]);
+                c->relay[1] = safe_close(c->relay[1]);
+        }
         json_class_init();
         *ret = c;
         return 0;
@@ -554,6 +566,8 @@ LogContext *log_context_free(LogContext *c) {
                 safe_close(c->discard[i]);
         free(c->discard);
         sd_event_source_disable_unref(c->discard_source);
+        safe_close(c->relay[0]);
+        safe_close(c->relay[1]);
         free(c->scratch);
         log_buffer_done(&c->out);
         log_buffer_done(&c->prefix);
@@ -1057,12 +1071,37 @@ static void quiet_arm(JobLog *l) {
                 timer_arm(l, &l->quiet_timer, LOG_QUIET_USEC, 10 * USEC_PER_MSEC, on_quiet);
 }
 
-/* One batch of a stream: what was left, plus (read) one read of at most LOG_READ_MAX bytes.
- * Returns the bytes read, 0 when the pipe had nothing, < 0 on error. */
+/* One read of a job's pipe, at most max bytes into buf, through the relay when there is one (see
+ * "The relay" above). Returns what read(2) would. */
+static ssize_t stream_read(StreamState *st, char *buf, size_t max) {
+        LogContext *c = st->log->ctx;
+        size_t got = 0;
+        ssize_t n, k;
+
+        if (c->relay[0] < 0)
+                return read(st->read_fd, buf, max);
+        n = splice(st->read_fd, NULL, c->relay[1], NULL, max, SPLICE_F_NONBLOCK);
+        if (n < 0 && errno == EINVAL)
+                return read(st->read_fd, buf, max); /* not a pipe */
+        while (n > 0 && got < (size_t) n) {
+                k = read(c->relay[0], buf + got, (size_t) n - got);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        /* Cannot be (what a pipe holds can be read): never trust the relay again. */
+                        c->relay[0] = safe_close(c->relay[0]);
+                        c->relay[1] = safe_close(c->relay[1]);
+                        return got > 0 ? (ssize_t) got : (errno = EIO, -1);
+                }
+                got += (size_t) k;
+        }
+        return n;
+}
+
 /* Format=raw: the bytes as the job wrote them, no framing, no time stamps: what `| cat > file`
  * does, at most LOG_READ_MAX per event like the framed path. (splice(2) from the pipe to the
  * file was measured slower here: it holds the pipe while the file is written, so the job cannot
- * write meanwhile; a read leaves the pipe free at once.) Rotation is checked between chunks, and
+ * write meanwhile; the relay leaves it free at once.) Rotation is checked between chunks, and
  * a chunk never takes the file past MaxSize=, so a line may be cut across two files: the price of
  * no framing. When the file cannot be written, what was read waits in the pending buffer and the
  * job blocks on its pipe, as with the other formats. */
@@ -1084,7 +1123,7 @@ static ssize_t stream_raw(StreamState *st, bool do_read) {
         }
         if (l->max_size > 0 && l->max_size - l->size < max)
                 max = (size_t) (l->max_size - l->size);
-        k = read(st->read_fd, c->scratch, max);
+        k = stream_read(st, c->scratch, max);
         if (k <= 0)
                 return k < 0 && errno != EAGAIN && errno != EINTR ? -errno : 0;
         st->last_data = now_usec(CLOCK_MONOTONIC);
@@ -1103,6 +1142,8 @@ static ssize_t stream_raw(StreamState *st, bool do_read) {
         return k;
 }
 
+/* One batch of a stream: what was left, plus (read) one read of at most LOG_READ_MAX bytes.
+ * Returns the bytes read, 0 when the pipe had nothing, < 0 on error. */
 static ssize_t stream_batch(StreamState *st, bool do_read, bool flush) {
         JobLog *l = st->log;
         LogContext *c = l->ctx;
@@ -1116,8 +1157,8 @@ static ssize_t stream_batch(StreamState *st, bool do_read, bool flush) {
         if (len > 0)
                 memcpy(c->scratch, st->carry.data, len);
         if (do_read && !l->blocked && st->read_fd >= 0) {
-                n = read(st->read_fd, c->scratch + len, LOG_LINE_MAX + LOG_READ_MAX - len < LOG_READ_MAX ?
-                                                                 LOG_LINE_MAX + LOG_READ_MAX - len : LOG_READ_MAX);
+                n = stream_read(st, c->scratch + len, LOG_LINE_MAX + LOG_READ_MAX - len < LOG_READ_MAX ?
+                                                              LOG_LINE_MAX + LOG_READ_MAX - len : LOG_READ_MAX);
                 if (n < 0) {
                         if (errno != EAGAIN && errno != EINTR)
                                 return -errno;
