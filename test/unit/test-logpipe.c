@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -531,6 +532,58 @@ TEST(job_log_removed_large) {
         sd_event_unref(e);
 }
 
+/* The lowest free fd. */
+static int lowest_free_fd(void) {
+        int fd = dup(0);
+        ASSERT_TRUE(fd >= 0);
+        safe_close(fd);
+        return fd;
+}
+
+TEST(job_log_relay) {
+        /* Read through the relay (a pipe of pmd's own), and, when it cannot be made (here: one fd
+         * left under RLIMIT_NOFILE), straight from the job's pipe: the same lines either way. */
+        for (int with = 1; with >= 0; with--) {
+                _cleanup_(log_context_freep) LogContext *c = NULL;
+                JobLog *l = NULL;
+                sd_event *e = NULL;
+                Events ev = {};
+                struct rlimit old, low;
+                char dir[128];
+                int fd, free_fd;
+
+                snprintf(dir, sizeof dir, "%s/relay%d", tmpdir, with);
+                ASSERT_OK(mkdir(dir, 0755));
+                ASSERT_OK(sd_event_new(&e));
+                free_fd = lowest_free_fd();
+                ASSERT_OK(getrlimit(RLIMIT_NOFILE, &old));
+                low = old;
+                low.rlim_cur = (rlim_t) free_fd + 1;
+                if (!with)
+                        ASSERT_OK(setrlimit(RLIMIT_NOFILE, &low));
+                ASSERT_OK(log_context_new(e, &c));
+                ASSERT_OK(setrlimit(RLIMIT_NOFILE, &old));
+                ASSERT_EQ(lowest_free_fd(), with ? free_fd + 2 : free_fd);
+
+                JobLogSettings s = { .dir = dir, .name = "job", .format = LOG_FORMAT_TEXT };
+                ASSERT_OK(job_log_new(c, &s, on_event, &ev, &l));
+                ASSERT_OK(job_log_open_fd(l, LOG_STREAM_STDOUT, &fd));
+                for (unsigned i = 0; i < 20000; i++) {
+                        char b[32];
+                        int k = snprintf(b, sizeof b, "%u\n", i);
+                        ASSERT_EQ(write(fd, b, (size_t) k), k);
+                        if (i % 5000 == 0)
+                                settle(e);
+                }
+                settle(e);
+                check_all_lines(dir, 0, 20000);
+                safe_close(fd);
+                l = job_log_free(l);
+                c = log_context_free(c);
+                sd_event_unref(e);
+        }
+}
+
 int main(void) {
         char cmd[256];
 
@@ -546,6 +599,7 @@ int main(void) {
         RUN(rotate_files_removed);
         RUN(job_log_live);
         RUN(job_log_removed_large);
+        RUN(job_log_relay);
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
         (void) system(cmd);
         return 0;
