@@ -492,8 +492,8 @@ struct LogContext {
         char timestamp[LOG_TIMESTAMP_MAX];
         usec_t backlog_read;  /* CLOCK_MONOTONIC of system_backlog()'s last look, and its answer */
         bool backlog_high;
-        int *discard;         /* removed files being freed, first one first: see "Removing a large file" */
         int relay[2];         /* see "The relay" above; -EBADF: none */
+        int *discard;         /* removed files being freed, oldest first ("Removing a large file") */
         size_t n_discard, discard_allocated;
         sd_event_source *discard_source;
 };
@@ -550,7 +550,8 @@ int log_context_new(sd_event *e, LogContext **ret) {
         c->event = sd_event_ref(e);
         c->console_fd = -EBADF;
         c->relay[0] = c->relay[1] = -EBADF;
-        if (pipe2(c->relay, O_CLOEXEC | O_NONBLOCK) >= 0 && fcntl(c->relay[0], F_SETPIPE_SZ, LOG_PIPE_SIZE) < LOG_PIPE_SIZE) {
+        if (pipe2(c->relay, O_CLOEXEC | O_NONBLOCK) >= 0 &&
+            fcntl(c->relay[0], F_SETPIPE_SZ, LOG_PIPE_SIZE) < LOG_PIPE_SIZE) {
                 c->relay[0] = safe_close(c->relay[0]);
                 c->relay[1] = safe_close(c->relay[1]);
         }
@@ -1157,8 +1158,7 @@ static ssize_t stream_batch(StreamState *st, bool do_read, bool flush) {
         if (len > 0)
                 memcpy(c->scratch, st->carry.data, len);
         if (do_read && !l->blocked && st->read_fd >= 0) {
-                n = stream_read(st, c->scratch + len, LOG_LINE_MAX + LOG_READ_MAX - len < LOG_READ_MAX ?
-                                                              LOG_LINE_MAX + LOG_READ_MAX - len : LOG_READ_MAX);
+                n = stream_read(st, c->scratch + len, MIN(LOG_READ_MAX, LOG_LINE_MAX + LOG_READ_MAX - len));
                 if (n < 0) {
                         if (errno != EAGAIN && errno != EINTR)
                                 return -errno;

@@ -48,7 +48,8 @@ wait_until 30 job_state_is big exited
 [[ ! -e "$T/log/big.log.2" ]] || fail "more than MaxFiles kept of big"
 cat "$T/log/big.log.1" "$T/log/big.log" | awk '{print $3}' | awk -v n="$BIG" '
         NR == 1 {first = $1} NR > 1 && $1 != prev + 1 {bad = 1} {prev = $1}
-        END {exit bad || prev != n || first <= 1}' || fail "big.log.1 and big.log do not hold the last lines in order"
+        END {exit bad || prev != n || first <= 1}' ||
+        fail "big.log.1 and big.log do not hold the last lines in order"
 no_removed_open() { ! find "/proc/$PMD_PID/fd" -lname "$T/log/*(deleted)" 2>/dev/null | grep -q .; }
 wait_until 10 no_removed_open ||
         fail "pmd still holds removed logs: $(find "/proc/$PMD_PID/fd" -lname '*(deleted)' -printf '%l\n')"
