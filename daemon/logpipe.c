@@ -32,7 +32,12 @@
  * steps back: that leaves alone what is still dirty or being written, so nothing waits for the
  * disk, and a step the disk had not finished is dropped at a later try. The last one to two steps
  * stay cached, for pmctl logs and tail -f. The kernel's own write-back would start the same I/O
- * only once a tenth of the memory is dirty, or after 30 s.
+ * only once a tenth of the memory is dirty, or after 30 s. At most LOG_INFLIGHT_MAX of a log is
+ * being written at a time (cachestat(2) tells): what pmd starts goes into the disk's queue, and
+ * everything else written to that disk, the registry's commit first, waits behind it; a disk
+ * slower than the job would otherwise get the whole log queued (here up to 1 GiB: 256 requests
+ * of 4 MiB), and each commit, so pmd's loop, would wait for all of it. The rest stays dirty, for
+ * later steps or the kernel.
  *
  * The disk's pace: when jobs write faster than the disk, the kernel lets their pages pile up,
  * dirty or queued for the disk, up to a fifth of the memory, and then holds the writer (pmd, for
@@ -76,6 +81,8 @@
 #define LOG_PIPE_SIZE (1024 * 1024)
 #define LOG_WRITEBEHIND ((uint64_t) 4 * 1024 * 1024)
 #define LOG_WRITEBEHIND_TRIES 8
+/* Write-behind keeps at most this much of a log being written at once (see "Write-behind"). */
+#define LOG_INFLIGHT_MAX (LOG_WRITEBEHIND_TRIES * LOG_WRITEBEHIND)
 /* The disk is behind when more than this much of a log is not on it yet (and the system's is past
  * the kernel's background amount); pmd takes the log's pipes up again once it is down to
  * LOG_BACKLOG_RESUME, looking every LOG_BACKLOG_USEC. */
@@ -521,6 +528,7 @@ struct JobLog {
         uint64_t size;
         bool write_behind;     /* fd is a regular file on a disk: see "Write-behind" */
         uint64_t wb_started;   /* write-back was started up to here */
+        uint64_t wb_looked;    /* the size at the last write-behind step */
         bool behind;           /* the disk is behind: pipes not read until it catches up */
         StreamState streams[_LOG_STREAM_MAX];
         LogBuffer pending; /* formatted, not yet written (blocked) */
@@ -673,6 +681,7 @@ static int file_open(JobLog *l) {
         l->write_behind = S_ISREG(st.st_mode) &&
                           !(fstatfs(fd, &sfs) >= 0 && (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC));
         l->wb_started = l->size & ~(uint64_t) 4095;
+        l->wb_looked = l->size;
         return 0;
 }
 
@@ -759,20 +768,33 @@ static bool file_backlog(JobLog *l, uint64_t limit) {
         return n > 0;
 }
 
+/* Start writing what is written and not started yet, as far as LOG_INFLIGHT_MAX allows. */
+static void file_start_writeback(JobLog *l) {
+        uint64_t end = l->size & ~(uint64_t) 4095;
+        int64_t inflight = file_unwritten(l->fd, true);
+
+        if (inflight >= 0)
+                end = MIN(end, l->wb_started + ((uint64_t) inflight < LOG_INFLIGHT_MAX ?
+                                                        LOG_INFLIGHT_MAX - (uint64_t) inflight : 0));
+        if (end <= l->wb_started)
+                return;
+        (void) sync_file_range(l->fd, (off_t) l->wb_started, (off_t) (end - l->wb_started), SYNC_FILE_RANGE_WRITE);
+        l->wb_started = end;
+}
+
 /* See "Write-behind" above. Errors are of no consequence: the kernel writes the pages in its
  * own time, as it would without this. */
 static void file_write_behind(JobLog *l) {
-        uint64_t end, from;
+        uint64_t from;
 
-        if (!l->write_behind || l->size < l->wb_started + LOG_WRITEBEHIND)
+        if (!l->write_behind || l->size < l->wb_looked + LOG_WRITEBEHIND)
                 return;
-        end = l->size & ~(uint64_t) 4095;
+        l->wb_looked = l->size;
         from = l->wb_started > LOG_WRITEBEHIND_TRIES * LOG_WRITEBEHIND ?
                        l->wb_started - LOG_WRITEBEHIND_TRIES * LOG_WRITEBEHIND : 0;
         if (l->wb_started > from)
                 (void) posix_fadvise(l->fd, (off_t) from, (off_t) (l->wb_started - from), POSIX_FADV_DONTNEED);
-        (void) sync_file_range(l->fd, (off_t) l->wb_started, (off_t) (end - l->wb_started), SYNC_FILE_RANGE_WRITE);
-        l->wb_started = end;
+        file_start_writeback(l);
         if (file_backlog(l, LOG_BACKLOG_MAX)) {
                 l->behind = true;
                 sources_update(l);
@@ -783,6 +805,8 @@ static void file_write_behind(JobLog *l) {
 static int on_backlog(sd_event_source *s, uint64_t usec, void *userdata) {
         JobLog *l = userdata;
 
+        if (l->fd >= 0 && l->write_behind)
+                file_start_writeback(l);
         if (l->fd >= 0 && file_backlog(l, LOG_BACKLOG_RESUME)) {
                 timer_arm(l, &l->backlog_timer, LOG_BACKLOG_USEC, USEC_PER_MSEC, on_backlog);
                 return 0;
