@@ -1738,6 +1738,9 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         /* A file size limit (LimitFSIZE= on pmd's own unit) makes a write fail with EFBIG, handled
          * as any write error, instead of killing pmd. */
         (void) signal(SIGXFSZ, SIG_IGN);
+        /* The log takes a write lease for an instant (logpipe.c, "Removing a large file"); should
+         * someone open the file just then, the lease break's SIGIO must not kill pmd. */
+        (void) signal(SIGIO, SIG_IGN);
 
         /* Children are reaped after everything else of an iteration ran, at a lower priority. */
         r = sd_event_add_signal(m->event, &m->signal_sources[0], SIGCHLD, on_sigchld, m);
