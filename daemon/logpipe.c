@@ -653,11 +653,14 @@ static void timer_arm(JobLog *l, sd_event_source **t, usec_t usec, usec_t accura
 }
 
 /* The pipes are read unless the file cannot be written (blocked) or the disk is behind. */
+static int sources_state(JobLog *l) {
+        return !l->blocked && !l->behind ? SD_EVENT_ON : SD_EVENT_OFF;
+}
+
 static void sources_update(JobLog *l) {
-        bool on = !l->blocked && !l->behind;
         for (int i = 0; i < _LOG_STREAM_MAX; i++)
                 if (l->streams[i].source)
-                        (void) sd_event_source_set_enabled(l->streams[i].source, on ? SD_EVENT_ON : SD_EVENT_OFF);
+                        (void) sd_event_source_set_enabled(l->streams[i].source, sources_state(l));
 }
 
 static int file_open(JobLog *l) {
@@ -697,9 +700,9 @@ struct log_cachestat {
         uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
 };
 
-/* Bytes of fd not on disk yet: dirty or being written (only being written, with writeback_only),
- * or -errno. */
-static int64_t file_unwritten(int fd, bool writeback_only) {
+/* What of fd is not on disk yet, in bytes: dirty (not started), and being written. -errno when
+ * that cannot be told. */
+static int file_unwritten(int fd, uint64_t *ret_dirty, uint64_t *ret_writing) {
         struct log_cachestat_range range = {}; /* len 0: to the end */
         struct log_cachestat cs = {};
         static uint64_t page;
@@ -708,7 +711,15 @@ static int64_t file_unwritten(int fd, bool writeback_only) {
                 return -errno;
         if (page == 0)
                 page = (uint64_t) sysconf(_SC_PAGESIZE);
-        return (int64_t) ((cs.nr_writeback + (writeback_only ? 0 : cs.nr_dirty)) * page);
+        *ret_dirty = cs.nr_dirty * page;
+        *ret_writing = cs.nr_writeback * page;
+        return 0;
+}
+
+/* Whether fd has pages being written (whoever removes it would wait for them). */
+static bool file_writing(int fd) {
+        uint64_t dirty, writing;
+        return file_unwritten(fd, &dirty, &writing) >= 0 && writing > 0;
 }
 
 static uint64_t meminfo_bytes(const char *meminfo, const char *key) {
@@ -742,44 +753,56 @@ static bool system_backlog(LogContext *c) {
  * yet while the system's is past what the kernel writes in the background; or the next rotation is
  * near while the file it removes is still being written, since whoever removes a file waits until
  * the kernel has written what it was writing of it. Without cachestat(2) (before Linux 6.5, or
- * forbidden) only the system's amount can be told, and a log written fast enough to get here is
- * taken to be part of it. */
-static bool file_backlog(JobLog *l, uint64_t limit) {
+ * forbidden: r < 0) only the system's amount can be told, and a log written fast enough to get
+ * here is taken to be part of it. unwritten: what of the log is not on disk yet. */
+static bool file_backlog(JobLog *l, uint64_t limit, int r, uint64_t unwritten) {
         _cleanup_free_ char *oldest = NULL;
-        int64_t n = file_unwritten(l->fd, false);
+        bool writing;
         int fd;
 
-        if (n < 0)
+        if (r < 0)
                 return system_backlog(l->ctx);
-        if ((uint64_t) n > limit && system_backlog(l->ctx))
+        if (unwritten > limit && system_backlog(l->ctx))
                 return true;
         /* Near: within two steps, so that one of the checks, a step apart, falls there. */
         if (l->max_size == 0 || l->size + 2 * LOG_WRITEBEHIND < l->max_size)
                 return false;
         if (l->max_files == 0)
-                return file_unwritten(l->fd, true) > 0;
+                return file_writing(l->fd);
         if (asprintf(&oldest, "%s.%u", l->path, l->max_files) < 0)
                 return false;
         fd = open(oldest, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return false;
-        n = file_unwritten(fd, true);
+        writing = file_writing(fd);
         safe_close(fd);
-        return n > 0;
+        return writing;
 }
 
-/* Start writing what is written and not started yet, as far as LOG_INFLIGHT_MAX allows. */
-static void file_start_writeback(JobLog *l) {
+/* Start writing what is written and not started yet, as far as LOG_INFLIGHT_MAX allows with
+ * writing (-1: not known) being written already. */
+static void file_start_writeback(JobLog *l, int64_t writing) {
         uint64_t end = l->size & ~(uint64_t) 4095;
-        int64_t inflight = file_unwritten(l->fd, true);
 
-        if (inflight >= 0)
-                end = MIN(end, l->wb_started + ((uint64_t) inflight < LOG_INFLIGHT_MAX ?
-                                                        LOG_INFLIGHT_MAX - (uint64_t) inflight : 0));
+        if (writing >= 0)
+                end = MIN(end, l->wb_started + ((uint64_t) writing < LOG_INFLIGHT_MAX ?
+                                                        LOG_INFLIGHT_MAX - (uint64_t) writing : 0));
         if (end <= l->wb_started)
                 return;
         (void) sync_file_range(l->fd, (off_t) l->wb_started, (off_t) (end - l->wb_started), SYNC_FILE_RANGE_WRITE);
         l->wb_started = end;
+}
+
+/* One look at the log's pages per step (or tick of the backlog timer): start what may be started,
+ * and tell whether the disk is behind, past limit. */
+static bool file_pace(JobLog *l, uint64_t limit) {
+        uint64_t dirty = 0, writing = 0;
+        int r = file_unwritten(l->fd, &dirty, &writing);
+
+        if (l->write_behind)
+                file_start_writeback(l, r < 0 ? -1 : (int64_t) writing);
+        /* Starting turns dirty pages into pages being written: the sum stays. */
+        return file_backlog(l, limit, r, dirty + writing);
 }
 
 /* See "Write-behind" above. Errors are of no consequence: the kernel writes the pages in its
@@ -794,8 +817,7 @@ static void file_write_behind(JobLog *l) {
                        l->wb_started - LOG_WRITEBEHIND_TRIES * LOG_WRITEBEHIND : 0;
         if (l->wb_started > from)
                 (void) posix_fadvise(l->fd, (off_t) from, (off_t) (l->wb_started - from), POSIX_FADV_DONTNEED);
-        file_start_writeback(l);
-        if (file_backlog(l, LOG_BACKLOG_MAX)) {
+        if (file_pace(l, LOG_BACKLOG_MAX)) {
                 l->behind = true;
                 sources_update(l);
                 timer_arm(l, &l->backlog_timer, LOG_BACKLOG_USEC, USEC_PER_MSEC, on_backlog);
@@ -805,9 +827,7 @@ static void file_write_behind(JobLog *l) {
 static int on_backlog(sd_event_source *s, uint64_t usec, void *userdata) {
         JobLog *l = userdata;
 
-        if (l->fd >= 0 && l->write_behind)
-                file_start_writeback(l);
-        if (l->fd >= 0 && file_backlog(l, LOG_BACKLOG_RESUME)) {
+        if (l->fd >= 0 && file_pace(l, LOG_BACKLOG_RESUME)) {
                 timer_arm(l, &l->backlog_timer, LOG_BACKLOG_USEC, USEC_PER_MSEC, on_backlog);
                 return 0;
         }
@@ -1318,8 +1338,7 @@ static int stream_open(JobLog *l, LogStream s) {
         }
         (void) sd_event_source_set_priority(st->source, LOG_PRIORITY);
         (void) sd_event_source_set_description(st->source, "job-log");
-        if (l->blocked || l->behind)
-                (void) sd_event_source_set_enabled(st->source, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(st->source, sources_state(l));
         st->read_fd = p[0];
         st->write_fd = p[1];
         return 0;
