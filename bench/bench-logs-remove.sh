@@ -19,10 +19,10 @@ LINE=$(printf '%099d' 0)
 
 . "$SRC/bench/lib.sh"
 
-# phase NAME [MAXSIZE]: prints "NAME median p99 max" in ms; with MAXSIZE, a flooding job.
+# phase NAME [MAXSIZE]: prints NAME and the answers' median, p99 and max; with MAXSIZE, a flooding
+# job.
 phase() {
-        local name=$1 max=${2:-} d a b end
-        local -a t=()
+        local name=$1 max=${2:-} d
         d=$(mktemp -d "$BENCH_DIR/pmd-bench-remove.XXXXXX")
         mkdir -p "$d/jobs"
         printf '[Service]\nExecStart=/bin/sleep 100000\n' >"$d/jobs/quiet.job"
@@ -30,19 +30,10 @@ phase() {
                 "$LINE" "$max" >"$d/jobs/flood.job"
         bench_pmd_start "$d"
         bench_wait_running "$d" $([[ -n "$max" ]] && echo 2 || echo 1)
-        end=$((${EPOCHREALTIME/[.,]/} + SECS * 1000000))
-        while ((${EPOCHREALTIME/[.,]/} < end)); do
-                a=${EPOCHREALTIME/[.,]/}
-                "$PMCTL" --socket "$d/sock" list >/dev/null
-                b=${EPOCHREALTIME/[.,]/}
-                t+=($((b - a)))
-                sleep 0.02
-        done
+        bench_time_pmctl "$d/sock" "$SECS" 0.02
         bench_pmd_stop
         rm -rf "$d"
-        printf '%s\n' "${t[@]}" | sort -n | awk -v name="$name" '{a[NR] = $1}
-                END {printf "%-34s %6d samples  median %7.1f ms  p99 %7.1f ms  max %7.1f ms\n", name, NR,
-                        a[int((NR + 1) / 2)] / 1000, a[int(NR * 0.99 + 0.5)] / 1000, a[NR] / 1000}'
+        printf '%-34s %s\n' "$name" "$(bench_times_summary)"
 }
 
 echo "pmctl list every 20 ms for ${SECS} s per phase, $(date -u +%Y-%m-%d), $(nproc) CPUs, $(uname -r), $PMD"

@@ -66,21 +66,15 @@ bench_pmd_start "$D"
 [[ -n "$CG" ]] && echo "$pid" >"$CG/cgroup.procs"
 bench_wait_running "$D" 2
 
-declare -a t=()
 wb_max=0
-end=$((${EPOCHREALTIME/[.,]/} + SECS * 1000000))
-while ((${EPOCHREALTIME/[.,]/} < end)); do
-        a=${EPOCHREALTIME/[.,]/}
-        timeout 300 "$PMCTL" --socket "$D/sock" list >/dev/null || true
-        b=${EPOCHREALTIME/[.,]/}
-        t+=($((b - a)))
+writeback() {
+        local wb
         wb=$(awk '$1 == "Writeback:" { print $2 }' /proc/meminfo)
         ((wb > wb_max)) && wb_max=$wb
-        sleep 0.2
-done
+        return 0
+}
+bench_time_pmctl "$D/sock" "$SECS" 0.2 writeback
 runs=$(sqlite3 -cmd '.timeout 300000' "$D/state/registry.db" "SELECT count(*) FROM runs WHERE job = 'ping'")
 echo "SLOW=$SLOW: writes throttled to $((RATE / 1000000)) MB/s for ${SECS} s, $(date -u +%Y-%m-%d), $(nproc) CPUs," \
         "$(uname -r), $PMD"
-printf '%s\n' "${t[@]}" | sort -n | awk -v wb="$wb_max" -v runs="$runs" '{a[NR] = $1}
-        END {printf "pmctl list: %d answers, median %.1f ms, p99 %.1f ms, max %.1f ms; Writeback at most %d MiB; %d runs of ping\n",
-                NR, a[int((NR + 1) / 2)] / 1000, a[int(NR * 0.99 + 0.5)] / 1000, a[NR] / 1000, wb / 1024, runs}'
+echo "pmctl list: $(bench_times_summary); Writeback at most $((wb_max / 1024)) MiB; $runs runs of ping"

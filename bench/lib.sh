@@ -48,3 +48,28 @@ bench_pmd_stop() {
         pid=
 }
 trap bench_pmd_stop EXIT
+
+# bench_time_pmctl SOCK SECONDS PAUSE [SAMPLER]: `pmctl --socket SOCK list` again and again for
+# SECONDS, PAUSE seconds apart, each timed in µs from bash's own clock ($EPOCHREALTIME, no
+# process of its own) into the array TIMES; SAMPLER, when given, is run after each answer.
+TIMES=()
+bench_time_pmctl() {
+        local sock=$1 secs=$2 pause=$3 sampler=${4:-} a b end
+        TIMES=()
+        end=$((${EPOCHREALTIME/[.,]/} + secs * 1000000))
+        while ((${EPOCHREALTIME/[.,]/} < end)); do
+                a=${EPOCHREALTIME/[.,]/}
+                timeout 300 "$PMCTL" --socket "$sock" list >/dev/null || true
+                b=${EPOCHREALTIME/[.,]/}
+                TIMES+=($((b - a)))
+                [[ -n "$sampler" ]] && "$sampler"
+                sleep "$pause"
+        done
+}
+
+# bench_times_summary: "N answers, median … ms, p99 … ms, max … ms" of TIMES.
+bench_times_summary() {
+        printf '%s\n' "${TIMES[@]}" | sort -n | awk '{a[NR] = $1}
+                END {printf "%d answers, median %.1f ms, p99 %.1f ms, max %.1f ms", NR,
+                        a[int((NR + 1) / 2)] / 1000, a[int(NR * 0.99 + 0.5)] / 1000, a[NR] / 1000}'
+}
