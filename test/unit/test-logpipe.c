@@ -370,85 +370,107 @@ static void check_all_lines(const char *dir, unsigned files, unsigned n) {
         free(seen);
 }
 
+/* A log in tmpdir/SUB, live: its event loop, its context (unless the test makes one), the log
+ * with settings s (dir set here), and the write end of its stdout. */
+typedef struct Live {
+        sd_event *e;
+        LogContext *c;
+        JobLog *l;
+        Events ev;
+        char dir[128], path[256]; /* path: dir/job.log */
+        int fd;
+} Live;
+
+static void live_dir(Live *t, const char *sub) {
+        *t = (Live) { .fd = -EBADF };
+        snprintf(t->dir, sizeof t->dir, "%s/%s", tmpdir, sub);
+        snprintf(t->path, sizeof t->path, "%s/job.log", t->dir);
+        ASSERT_OK(mkdir(t->dir, 0755));
+        ASSERT_OK(sd_event_new(&t->e));
+}
+
+static void live_open(Live *t, JobLogSettings s) {
+        if (!t->c)
+                ASSERT_OK(log_context_new(t->e, &t->c));
+        s.dir = t->dir;
+        s.name = "job";
+        ASSERT_OK(job_log_new(t->c, &s, on_event, &t->ev, &t->l));
+        ASSERT_OK(job_log_open_fd(t->l, LOG_STREAM_STDOUT, &t->fd));
+}
+
+static void live_done(Live *t) {
+        safe_close(t->fd);
+        t->l = job_log_free(t->l);
+        t->c = log_context_free(t->c);
+        sd_event_unref(t->e);
+}
+
 TEST(job_log_live) {
-        _cleanup_(log_context_freep) LogContext *c = NULL;
-        JobLog *l = NULL;
-        sd_event *e = NULL;
-        Events ev = {};
-        char dir[128], path[256];
-        int fd, efd;
+        Live t;
+        int efd;
         struct stat st;
 
-        snprintf(dir, sizeof dir, "%s/live", tmpdir);
-        ASSERT_OK(mkdir(dir, 0755));
-        snprintf(path, sizeof path, "%s/job.log", dir);
-        ASSERT_OK(sd_event_new(&e));
-        ASSERT_OK(log_context_new(e, &c));
-        JobLogSettings s = { .dir = dir, .name = "job", .format = LOG_FORMAT_TEXT, .max_size = 4096, .max_files = 50 };
-        ASSERT_OK(job_log_new(c, &s, on_event, &ev, &l));
-        ASSERT_OK(job_log_open_fd(l, LOG_STREAM_STDOUT, &fd));
-        ASSERT_OK(job_log_open_fd(l, LOG_STREAM_STDERR, &efd));
-        job_log_set_pid(l, 7);
+        live_dir(&t, "live");
+        live_open(&t, (JobLogSettings) { .format = LOG_FORMAT_TEXT, .max_size = 4096, .max_files = 50 });
+        ASSERT_OK(job_log_open_fd(t.l, LOG_STREAM_STDERR, &efd));
+        job_log_set_pid(t.l, 7);
 
         /* Lines written in pieces, rotation at 4 KiB: every line exactly once over the files. */
         for (unsigned i = 0; i < 2000; i++) {
                 char b[32];
                 int k = snprintf(b, sizeof b, "line %u\n", i);
-                ASSERT_EQ(write(fd, b, 3), 3);
-                ASSERT_EQ(write(fd, b + 3, (size_t) k - 3), k - 3);
+                ASSERT_EQ(write(t.fd, b, 3), 3);
+                ASSERT_EQ(write(t.fd, b + 3, (size_t) k - 3), k - 3);
                 if (i % 100 == 0)
-                        settle(e);
+                        settle(t.e);
         }
-        settle(e);
-        ASSERT_TRUE(ev.rotated > 5);
-        ASSERT_OK(stat(path, &st));
+        settle(t.e);
+        ASSERT_TRUE(t.ev.rotated > 5);
+        ASSERT_OK(stat(t.path, &st));
         ASSERT_TRUE(st.st_size <= 4096);
-        check_all_lines(dir, 50, 2000);
+        check_all_lines(t.dir, 50, 2000);
 
         /* The directory goes away: pmd blocks, keeps what it has, and recovers once it is back. */
         char cmd[512];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", t.dir);
         ASSERT_EQ(system(cmd), 0);
         ASSERT_EQ(write(efd, "held back\n", 10), 10);
-        settle(e);
-        ASSERT_EQ(ev.blocked, 1);
-        ASSERT_EQ(ev.error, -ENOENT);
-        ASSERT_EQ(job_log_error(l), -ENOENT);
+        settle(t.e);
+        ASSERT_EQ(t.ev.blocked, 1);
+        ASSERT_EQ(t.ev.error, -ENOENT);
+        ASSERT_EQ(job_log_error(t.l), -ENOENT);
         ASSERT_EQ(write(efd, "also held\n", 10), 10);
-        ASSERT_OK(mkdir(dir, 0755));
+        ASSERT_OK(mkdir(t.dir, 0755));
         /* The retry timer fires within a second or so. */
-        for (int i = 0; i < 100 && ev.resumed == 0; i++)
-                (void) sd_event_run(e, 50 * USEC_PER_MSEC);
-        settle(e);
-        ASSERT_EQ(ev.resumed, 1);
-        ASSERT_EQ(job_log_error(l), 0);
-        char *t = read_file(path);
-        ASSERT_TRUE(t);
-        ASSERT_TRUE(strstr(t, " stderr held back\n"));
-        ASSERT_TRUE(strstr(t, " stderr also held\n"));
-        free(t);
+        for (int i = 0; i < 100 && t.ev.resumed == 0; i++)
+                (void) sd_event_run(t.e, 50 * USEC_PER_MSEC);
+        settle(t.e);
+        ASSERT_EQ(t.ev.resumed, 1);
+        ASSERT_EQ(job_log_error(t.l), 0);
+        char *text = read_file(t.path);
+        ASSERT_TRUE(text);
+        ASSERT_TRUE(strstr(text, " stderr held back\n"));
+        ASSERT_TRUE(strstr(text, " stderr also held\n"));
+        free(text);
 
         /* An unfinished line is written at the end of the run. */
-        ASSERT_EQ(write(fd, "no newline", 10), 10);
-        settle(e);
-        ASSERT_OK(job_log_flush(l));
-        t = read_file(path);
-        ASSERT_TRUE(strstr(t, " stdout no newline\n"));
-        free(t);
+        ASSERT_EQ(write(t.fd, "no newline", 10), 10);
+        settle(t.e);
+        ASSERT_OK(job_log_flush(t.l));
+        text = read_file(t.path);
+        ASSERT_TRUE(strstr(text, " stdout no newline\n"));
+        free(text);
 
         /* Rotate on request (SIGUSR1): NAME.log starts anew. */
-        unsigned before = ev.rotated;
-        ASSERT_OK(job_log_rotate(l, true)); /* SIGUSR1: not moved, nothing to do */
-        ASSERT_EQ(ev.rotated, before);
-        ASSERT_OK(job_log_rotate(l, false));
-        ASSERT_EQ(ev.rotated, before + 1);
-        ASSERT_EQ(job_log_offset(l), 0);
+        unsigned before = t.ev.rotated;
+        ASSERT_OK(job_log_rotate(t.l, true)); /* SIGUSR1: not moved, nothing to do */
+        ASSERT_EQ(t.ev.rotated, before);
+        ASSERT_OK(job_log_rotate(t.l, false));
+        ASSERT_EQ(t.ev.rotated, before + 1);
+        ASSERT_EQ(job_log_offset(t.l), 0);
 
-        safe_close(fd);
         safe_close(efd);
-        l = job_log_free(l);
-        c = log_context_free(c);
-        sd_event_unref(e);
+        live_done(&t);
 }
 
 /* Our fds on a removed file whose name contains name, and the size of the first. */
@@ -471,31 +493,21 @@ static unsigned removed_fds(const char *name, off_t *ret_size) {
 }
 
 TEST(job_log_removed_large) {
-        _cleanup_(log_context_freep) LogContext *c = NULL;
-        JobLog *l = NULL;
-        sd_event *e = NULL;
-        Events ev = {};
-        char dir[128], path[256];
+        Live t;
         off_t size = 0, last;
         unsigned steps = 0;
-        int fd, mine;
+        int mine;
 
-        snprintf(dir, sizeof dir, "%s/removed", tmpdir);
-        ASSERT_OK(mkdir(dir, 0755));
-        snprintf(path, sizeof path, "%s/job.log", dir);
-        make_sized(path, 40 << 20);
-        ASSERT_OK(sd_event_new(&e));
-        ASSERT_OK(log_context_new(e, &c));
-        JobLogSettings s = { .dir = dir, .name = "job", .format = LOG_FORMAT_TEXT };
-        ASSERT_OK(job_log_new(c, &s, on_event, &ev, &l));
-        ASSERT_OK(job_log_open_fd(l, LOG_STREAM_STDOUT, &fd));
-        ASSERT_EQ(write(fd, "one\n", 4), 4);
-        settle(e);
+        live_dir(&t, "removed");
+        make_sized(t.path, 40 << 20);
+        live_open(&t, (JobLogSettings) { .format = LOG_FORMAT_TEXT });
+        ASSERT_EQ(write(t.fd, "one\n", 4), 4);
+        settle(t.e);
 
         /* Removed under pmd: the next line goes to a new file, and the old one is freed 16 MiB a
          * dispatch, not in one call. */
-        ASSERT_OK(unlink(path));
-        ASSERT_EQ(write(fd, "two\n", 4), 4);
+        ASSERT_OK(unlink(t.path));
+        ASSERT_EQ(write(t.fd, "two\n", 4), 4);
         last = (off_t) 1 << 62;
         for (int i = 0; i < 100 && removed_fds("job.log", &size) > 0; i++) {
                 if (size != last) {
@@ -503,33 +515,30 @@ TEST(job_log_removed_large) {
                         steps++;
                         last = size;
                 }
-                ASSERT_TRUE(sd_event_run(e, 0) >= 0);
+                ASSERT_TRUE(sd_event_run(t.e, 0) >= 0);
         }
         ASSERT_EQ(removed_fds("job.log", &size), 0);
         ASSERT_EQ(steps, 3); /* 40 MiB and some, 24, 8: then closed */
-        char *t = read_file(path);
-        ASSERT_TRUE(t && strstr(t, " stdout two\n"));
-        free(t);
+        char *text = read_file(t.path);
+        ASSERT_TRUE(text && strstr(text, " stdout two\n"));
+        free(text);
 
         /* Held by someone else too: closed at once, their close frees it. */
-        make_sized(path, 40 << 20);
-        ASSERT_OK(job_log_rotate(l, true)); /* reopen: the new 40 MiB file */
-        ASSERT_EQ(write(fd, "three\n", 6), 6);
-        settle(e);
-        mine = open(path, O_RDONLY | O_CLOEXEC);
+        make_sized(t.path, 40 << 20);
+        ASSERT_OK(job_log_rotate(t.l, true)); /* reopen: the new 40 MiB file */
+        ASSERT_EQ(write(t.fd, "three\n", 6), 6);
+        settle(t.e);
+        mine = open(t.path, O_RDONLY | O_CLOEXEC);
         ASSERT_TRUE(mine >= 0);
-        ASSERT_OK(unlink(path));
-        ASSERT_EQ(write(fd, "four\n", 5), 5);
-        ASSERT_TRUE(sd_event_run(e, 0) >= 0);
-        settle(e);
+        ASSERT_OK(unlink(t.path));
+        ASSERT_EQ(write(t.fd, "four\n", 5), 5);
+        ASSERT_TRUE(sd_event_run(t.e, 0) >= 0);
+        settle(t.e);
         ASSERT_EQ(removed_fds("job.log", &size), 1); /* mine */
         ASSERT_EQ(size, (40 << 20) + (off_t) strlen("2026-01-01T00:00:00.000000Z stdout three\n"));
         safe_close(mine);
 
-        safe_close(fd);
-        l = job_log_free(l);
-        c = log_context_free(c);
-        sd_event_unref(e);
+        live_done(&t);
 }
 
 /* The lowest free fd. */
@@ -544,43 +553,34 @@ TEST(job_log_relay) {
         /* Read through the relay (a pipe of pmd's own), and, when it cannot be made (here: one fd
          * left under RLIMIT_NOFILE), straight from the job's pipe: the same lines either way. */
         for (int with = 1; with >= 0; with--) {
-                _cleanup_(log_context_freep) LogContext *c = NULL;
-                JobLog *l = NULL;
-                sd_event *e = NULL;
-                Events ev = {};
                 struct rlimit old, low;
-                char dir[128];
-                int fd, free_fd;
+                char sub[16];
+                int free_fd;
+                Live t;
 
-                snprintf(dir, sizeof dir, "%s/relay%d", tmpdir, with);
-                ASSERT_OK(mkdir(dir, 0755));
-                ASSERT_OK(sd_event_new(&e));
+                snprintf(sub, sizeof sub, "relay%d", with);
+                live_dir(&t, sub);
                 free_fd = lowest_free_fd();
                 ASSERT_OK(getrlimit(RLIMIT_NOFILE, &old));
                 low = old;
                 low.rlim_cur = (rlim_t) free_fd + 1;
                 if (!with)
                         ASSERT_OK(setrlimit(RLIMIT_NOFILE, &low));
-                ASSERT_OK(log_context_new(e, &c));
+                ASSERT_OK(log_context_new(t.e, &t.c));
                 ASSERT_OK(setrlimit(RLIMIT_NOFILE, &old));
                 ASSERT_EQ(lowest_free_fd(), with ? free_fd + 2 : free_fd);
 
-                JobLogSettings s = { .dir = dir, .name = "job", .format = LOG_FORMAT_TEXT };
-                ASSERT_OK(job_log_new(c, &s, on_event, &ev, &l));
-                ASSERT_OK(job_log_open_fd(l, LOG_STREAM_STDOUT, &fd));
+                live_open(&t, (JobLogSettings) { .format = LOG_FORMAT_TEXT });
                 for (unsigned i = 0; i < 20000; i++) {
                         char b[32];
                         int k = snprintf(b, sizeof b, "%u\n", i);
-                        ASSERT_EQ(write(fd, b, (size_t) k), k);
+                        ASSERT_EQ(write(t.fd, b, (size_t) k), k);
                         if (i % 5000 == 0)
-                                settle(e);
+                                settle(t.e);
                 }
-                settle(e);
-                check_all_lines(dir, 0, 20000);
-                safe_close(fd);
-                l = job_log_free(l);
-                c = log_context_free(c);
-                sd_event_unref(e);
+                settle(t.e);
+                check_all_lines(t.dir, 0, 20000);
+                live_done(&t);
         }
 }
 
